@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "confab-chat-view"
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "confab-chat-view.h"
+#include "confab-message-row.h"
+
+/* Messages loaded at a time; older ones come in as the person scrolls up. */
+#define PAGE_SIZE 60
+/* Within this many pixels of the end, the view counts as at the bottom. */
+#define BOTTOM_SLACK 48.0
+
+struct _ConfabChatView
+{
+  GtkWidget           parent_instance;
+
+  /* Template widgets */
+  GtkWidget          *composer_box;
+  GtkScrolledWindow  *composer_scroller;
+  GtkTextView        *composer;
+  GtkStack           *content_stack;
+  AdwHeaderBar       *header_bar;
+  GtkListView        *message_list;
+  GtkEntry           *model_entry;
+  GtkWidget          *placeholder;
+  GtkScrolledWindow  *scroller;
+  GtkPopover         *settings_popover;
+  GtkStack           *send_stack;
+  GtkLabel           *status_label;
+  GtkTextView        *system_view;
+  GtkSpinButton      *temperature_spin;
+  AdwWindowTitle     *window_title;
+
+  /* Owned */
+  ConfabChatSession  *session;
+  ConfabConversation *conversation;
+  GSignalGroup       *session_signals;
+  GSignalGroup       *conversation_signals;
+
+  guint               scroll_tick;
+  guint               loading_older : 1;
+  guint               stick_to_bottom : 1;
+  guint               folded : 1;
+};
+
+G_DEFINE_FINAL_TYPE (ConfabChatView, confab_chat_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_FOLDED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static ConfabStore *
+get_store (ConfabChatView *self)
+{
+  return self->session ? confab_chat_session_get_store (self->session) : NULL;
+}
+
+static void
+show_toast (ConfabChatView *self,
+            const char     *message)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+  else
+    g_warning ("%s", message);
+}
+
+static void
+update_busy (ConfabChatView *self)
+{
+  gboolean busy = self->session != NULL && self->conversation != NULL &&
+                  confab_chat_session_is_busy (self->session, self->conversation);
+
+  gtk_stack_set_visible_child_name (self->send_stack, busy ? "stop" : "send");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.stop", busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.send",
+                                 !busy && self->session != NULL);
+}
+
+static void
+update_content_page (ConfabChatView *self)
+{
+  gboolean empty = self->conversation == NULL ||
+                   g_list_model_get_n_items (G_LIST_MODEL (self->conversation)) == 0;
+
+  gtk_stack_set_visible_child_name (self->content_stack, empty ? "empty" : "messages");
+}
+
+static void
+update_header (ConfabChatView *self)
+{
+  const char *title = NULL;
+  const char *model = NULL;
+
+  if (self->conversation != NULL)
+    {
+      title = confab_conversation_get_title (self->conversation);
+      model = confab_conversation_get_model (self->conversation);
+    }
+
+  adw_window_title_set_title (ADW_WINDOW_TITLE (self->window_title),
+                              (title && *title) ? title : _("New Chat"));
+  adw_window_title_set_subtitle (ADW_WINDOW_TITLE (self->window_title), model ? model : "");
+}
+
+/* Follow the bottom: keep scrolling to the end while the list settles. */
+static gboolean
+scroll_tick_cb (GtkWidget     *widget,
+                GdkFrameClock *frame_clock,
+                gpointer       user_data)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+  double target = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+
+  if (!self->stick_to_bottom)
+    {
+      self->scroll_tick = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  if (gtk_adjustment_get_value (adjustment) < target)
+    {
+      gtk_adjustment_set_value (adjustment, target);
+      return G_SOURCE_CONTINUE;
+    }
+
+  self->scroll_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_scroll_to_bottom (ConfabChatView *self)
+{
+  if (self->scroll_tick == 0)
+    self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_tick_cb,
+                                                      NULL, NULL);
+}
+
+static void
+load_older (ConfabChatView *self)
+{
+  g_autoptr(GPtrArray) page = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConfabMessage) first = NULL;
+  ConfabStore *store = get_store (self);
+  guint loaded;
+
+  if (self->conversation == NULL || store == NULL || self->loading_older)
+    return;
+  if (confab_conversation_get_id (self->conversation) == 0)
+    return;
+
+  loaded = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
+  if (loaded > 0 && loaded >= confab_conversation_get_message_count (self->conversation))
+    return;
+
+  first = loaded > 0 ? g_list_model_get_item (G_LIST_MODEL (self->conversation), 0) : NULL;
+
+  self->loading_older = TRUE;
+  page = confab_store_load_messages (store,
+                                     confab_conversation_get_id (self->conversation),
+                                     first ? confab_message_get_id (first) : 0,
+                                     PAGE_SIZE, &error);
+  self->loading_older = FALSE;
+
+  if (page == NULL)
+    {
+      show_toast (self, error->message);
+      return;
+    }
+
+  /* The count was a summary: trust what the database holds. */
+  if (page->len < PAGE_SIZE)
+    confab_conversation_set_message_count (self->conversation, loaded + page->len);
+
+  confab_conversation_prepend_messages (self->conversation, page);
+}
+
+static void
+edge_reached_cb (ConfabChatView  *self,
+                 GtkPositionType  position)
+{
+  if (position == GTK_POS_TOP)
+    load_older (self);
+}
+
+static void
+vadjustment_changed_cb (ConfabChatView *self)
+{
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+  double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+
+  /* Growth while stuck to the bottom keeps following the reply. */
+  if (self->stick_to_bottom && gtk_adjustment_get_value (adjustment) < bottom)
+    queue_scroll_to_bottom (self);
+}
+
+static void
+vadjustment_value_cb (ConfabChatView *self)
+{
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+  double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+
+  /* Only the person moves the view up; while we follow, value only grows. */
+  if (self->scroll_tick == 0)
+    self->stick_to_bottom = gtk_adjustment_get_value (adjustment) >= bottom - BOTTOM_SLACK;
+}
+
+static void
+items_changed_cb (ConfabChatView *self,
+                  guint           position,
+                  guint           removed,
+                  guint           added)
+{
+  update_content_page (self);
+
+  /* A new message at the end brings the view down. */
+  if (added > 0 && position + added == g_list_model_get_n_items (G_LIST_MODEL (self->conversation)))
+    {
+      self->stick_to_bottom = TRUE;
+      queue_scroll_to_bottom (self);
+    }
+}
+
+static void
+turn_changed_cb (ConfabChatView     *self,
+                 ConfabConversation *conversation,
+                 ConfabMessage      *assistant)
+{
+  if (conversation == self->conversation)
+    update_busy (self);
+}
+
+static void
+composer_changed_cb (ConfabChatView *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
+
+  gtk_widget_set_visible (self->placeholder, gtk_text_buffer_get_char_count (buffer) == 0);
+}
+
+static void
+send_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *stripped = NULL;
+  GtkTextIter start, end;
+
+  if (self->session == NULL || self->conversation == NULL)
+    return;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  stripped = g_strstrip (g_strdup (text));
+  if (*stripped == '\0')
+    return;
+
+  /* The text leaves the composer only once it is safely stored. */
+  if (!confab_chat_session_send (self->session, self->conversation, text, &error))
+    {
+      show_toast (self, error->message);
+      update_busy (self);
+      return;
+    }
+
+  gtk_text_buffer_set_text (buffer, "", 0);
+  update_header (self);
+  update_busy (self);
+}
+
+static void
+stop_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+
+  if (self->session != NULL && self->conversation != NULL)
+    confab_chat_session_stop (self->session, self->conversation);
+}
+
+static void
+retry_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+  gint64 id = g_variant_get_int64 (parameter);
+  g_autoptr(GError) error = NULL;
+  guint n;
+
+  if (self->session == NULL || self->conversation == NULL)
+    return;
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(ConfabMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
+                                                                i - 1);
+
+      if (confab_message_get_id (message) != id)
+        continue;
+
+      if (!confab_chat_session_retry (self->session, self->conversation, message, &error))
+        show_toast (self, error->message);
+      self->stick_to_bottom = TRUE;
+      queue_scroll_to_bottom (self);
+      update_busy (self);
+      return;
+    }
+}
+
+static gboolean
+composer_key_pressed_cb (ConfabChatView        *self,
+                         guint                  keyval,
+                         guint                  keycode,
+                         GdkModifierType        state,
+                         GtkEventControllerKey *controller)
+{
+  if ((keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter || keyval == GDK_KEY_ISO_Enter) &&
+      (state & (GDK_SHIFT_MASK | GDK_CONTROL_MASK | GDK_ALT_MASK)) == 0)
+    {
+      gtk_widget_activate_action (GTK_WIDGET (self), "chat.send", NULL);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* The conversation's own settings, applied when the popover closes. */
+static void
+settings_popover_show_cb (ConfabChatView *self)
+{
+  const char *system_message;
+
+  if (self->conversation == NULL)
+    return;
+
+  system_message = confab_conversation_get_system_message (self->conversation);
+  gtk_editable_set_text (GTK_EDITABLE (self->model_entry),
+                         confab_conversation_get_model (self->conversation) ?: "");
+  gtk_spin_button_set_value (self->temperature_spin,
+                             confab_conversation_get_temperature (self->conversation));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->system_view),
+                            system_message ? system_message : "", -1);
+}
+
+static void
+settings_popover_closed_cb (ConfabChatView *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->system_view);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *system_message = NULL;
+  g_autofree char *model = NULL;
+  GtkTextIter start, end;
+
+  if (self->conversation == NULL)
+    return;
+
+  gtk_spin_button_update (self->temperature_spin);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  system_message = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  model = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->model_entry))));
+
+  if (*model != '\0')
+    confab_conversation_set_model (self->conversation, model);
+  confab_conversation_set_temperature (self->conversation,
+                                       gtk_spin_button_get_value (self->temperature_spin));
+  confab_conversation_set_system_message (self->conversation, system_message);
+
+  if (confab_conversation_get_id (self->conversation) != 0 &&
+      !confab_store_update_conversation (get_store (self), self->conversation, &error))
+    show_toast (self, error->message);
+
+  update_header (self);
+}
+
+static void
+factory_setup_cb (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  gpointer                  user_data)
+{
+  gtk_list_item_set_activatable (item, FALSE);
+  gtk_list_item_set_selectable (item, FALSE);
+  gtk_list_item_set_child (item, GTK_WIDGET (confab_message_row_new ()));
+}
+
+static void
+factory_bind_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item,
+                 gpointer                  user_data)
+{
+  confab_message_row_set_message (CONFAB_MESSAGE_ROW (gtk_list_item_get_child (item)),
+                                  gtk_list_item_get_item (item));
+}
+
+static void
+factory_unbind_cb (GtkSignalListItemFactory *factory,
+                   GtkListItem              *item,
+                   gpointer                  user_data)
+{
+  confab_message_row_set_message (CONFAB_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL);
+}
+
+static void
+confab_chat_view_dispose (GObject *object)
+{
+  ConfabChatView *self = (ConfabChatView *)object;
+
+  if (self->scroll_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->scroll_tick);
+      self->scroll_tick = 0;
+    }
+  if (self->session_signals != NULL)
+    g_signal_group_set_target (self->session_signals, NULL);
+  if (self->conversation_signals != NULL)
+    g_signal_group_set_target (self->conversation_signals, NULL);
+  if (self->message_list != NULL)
+    gtk_list_view_set_model (self->message_list, NULL);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONFAB_TYPE_CHAT_VIEW);
+
+  g_clear_object (&self->session_signals);
+  g_clear_object (&self->conversation_signals);
+  g_clear_object (&self->conversation);
+  g_clear_object (&self->session);
+
+  G_OBJECT_CLASS (confab_chat_view_parent_class)->dispose (object);
+}
+
+static void
+confab_chat_view_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_FOLDED:
+      g_value_set_boolean (value, self->folded);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+confab_chat_view_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_FOLDED:
+      if (self->folded != g_value_get_boolean (value))
+        {
+          self->folded = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+confab_chat_view_class_init (ConfabChatViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = confab_chat_view_dispose;
+  object_class->get_property = confab_chat_view_get_property;
+  object_class->set_property = confab_chat_view_set_property;
+
+  /* TRUE when the window is narrow and the sidebar is a page of its own. */
+  properties[PROP_FOLDED] =
+    g_param_spec_boolean ("folded", NULL, NULL, FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/confab/Confab/confab-chat-view.ui");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "chatview");
+
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer_box);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer_scroller);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, header_bar);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, message_list);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, model_entry);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, placeholder);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, scroller);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, settings_popover);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, send_stack);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, status_label);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, system_view);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, temperature_spin);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, window_title);
+
+  gtk_widget_class_install_action (widget_class, "chat.send", NULL, send_action);
+  gtk_widget_class_install_action (widget_class, "chat.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "chat.retry", "x", retry_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chat.stop", NULL);
+}
+
+static void
+confab_chat_view_init (ConfabChatView *self)
+{
+  GtkListItemFactory *factory;
+  GtkEventController *keys;
+  GtkAdjustment *vadjustment;
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (gtk_widget_get_layout_manager (GTK_WIDGET (self))),
+                                  GTK_ORIENTATION_VERTICAL);
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->stick_to_bottom = TRUE;
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (factory_setup_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (factory_bind_cb), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (factory_unbind_cb), NULL);
+  gtk_list_view_set_factory (self->message_list, factory);
+  g_object_unref (factory);
+
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (keys, "key-pressed",
+                           G_CALLBACK (composer_key_pressed_cb), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->composer), keys);
+
+  g_signal_connect_object (gtk_text_view_get_buffer (self->composer), "changed",
+                           G_CALLBACK (composer_changed_cb), self, G_CONNECT_SWAPPED);
+
+  vadjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
+  g_signal_connect_object (vadjustment, "changed",
+                           G_CALLBACK (vadjustment_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (vadjustment, "value-changed",
+                           G_CALLBACK (vadjustment_value_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->scroller, "edge-reached",
+                           G_CALLBACK (edge_reached_cb), self, G_CONNECT_SWAPPED);
+
+  g_signal_connect_object (self->settings_popover, "show",
+                           G_CALLBACK (settings_popover_show_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings_popover, "closed",
+                           G_CALLBACK (settings_popover_closed_cb), self, G_CONNECT_SWAPPED);
+
+  self->session_signals = g_signal_group_new (CONFAB_TYPE_CHAT_SESSION);
+  g_signal_group_connect_object (self->session_signals, "turn-started",
+                                 G_CALLBACK (turn_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->session_signals, "turn-finished",
+                                 G_CALLBACK (turn_changed_cb), self, G_CONNECT_SWAPPED);
+
+  self->conversation_signals = g_signal_group_new (CONFAB_TYPE_CONVERSATION);
+  g_signal_group_connect_object (self->conversation_signals, "items-changed",
+                                 G_CALLBACK (items_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->conversation_signals, "notify::title",
+                                 G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->conversation_signals, "notify::model",
+                                 G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
+
+  update_busy (self);
+  update_content_page (self);
+}
+
+void
+confab_chat_view_set_session (ConfabChatView    *self,
+                              ConfabChatSession *session)
+{
+  g_return_if_fail (CONFAB_IS_CHAT_VIEW (self));
+  g_return_if_fail (!session || CONFAB_IS_CHAT_SESSION (session));
+
+  if (g_set_object (&self->session, session))
+    {
+      g_signal_group_set_target (self->session_signals, session);
+      update_busy (self);
+    }
+}
+
+ConfabConversation *
+confab_chat_view_get_conversation (ConfabChatView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CHAT_VIEW (self), NULL);
+  return self->conversation;
+}
+
+void
+confab_chat_view_set_conversation (ConfabChatView     *self,
+                                   ConfabConversation *conversation)
+{
+  g_autoptr(GtkNoSelection) selection = NULL;
+
+  g_return_if_fail (CONFAB_IS_CHAT_VIEW (self));
+  g_return_if_fail (!conversation || CONFAB_IS_CONVERSATION (conversation));
+
+  if (!g_set_object (&self->conversation, conversation))
+    return;
+
+  /* A conversation from the sidebar brings its newest page of messages. */
+  if (conversation != NULL && !confab_conversation_get_messages_loaded (conversation))
+    {
+      confab_conversation_set_messages_loaded (conversation, TRUE);
+      load_older (self);
+    }
+
+  g_signal_group_set_target (self->conversation_signals, conversation);
+
+  if (conversation != NULL)
+    selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (conversation)));
+  gtk_list_view_set_model (self->message_list, GTK_SELECTION_MODEL (selection));
+
+  self->stick_to_bottom = TRUE;
+  queue_scroll_to_bottom (self);
+
+  update_header (self);
+  update_content_page (self);
+  update_busy (self);
+}
+
+void
+confab_chat_view_focus_composer (ConfabChatView *self)
+{
+  g_return_if_fail (CONFAB_IS_CHAT_VIEW (self));
+  gtk_widget_grab_focus (GTK_WIDGET (self->composer));
+}
+
+GtkTextView *
+confab_chat_view_get_composer (ConfabChatView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CHAT_VIEW (self), NULL);
+  return self->composer;
+}
+
+GtkListView *
+confab_chat_view_get_message_list (ConfabChatView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CHAT_VIEW (self), NULL);
+  return self->message_list;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "confab-markdown-view.h"
+
+G_BEGIN_DECLS
+
+/* For tests and benchmarks. */
+
+/* How many times the view has rendered (parsed and updated its widgets). */
+guint confab_markdown_view_get_render_count  (ConfabMarkdownView *self);
+/* How many block widgets are frozen, and the length of the text they show. */
+guint confab_markdown_view_get_n_frozen      (ConfabMarkdownView *self);
+gsize confab_markdown_view_get_frozen_length (ConfabMarkdownView *self);
+/* How many block widgets the final render after streaming had to replace
+ * or update: 0 when the frozen blocks were right. */
+guint confab_markdown_view_get_n_fixed_at_end (ConfabMarkdownView *self);
+
+G_END_DECLS

@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "confab-markdown-view"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "confab-code-block.h"
+#include "confab-markdown.h"
+#include "confab-markdown-view-private.h"
+
+#define BLOCK_SPACING 10
+#define CELL_MAX_WIDTH_CHARS 40
+
+typedef struct
+{
+  GtkWidget           *widget;  /* a child of the view */
+  GtkWidget           *grid;    /* tables: the grid inside widget */
+  ConfabMarkdownBlock *block;   /* what widget shows */
+} Child;
+
+struct _ConfabMarkdownView
+{
+  GtkWidget  parent_instance;
+
+  GString   *text;
+  GArray    *children;        /* Child, in order */
+
+  /* While streaming, children[0..n_frozen) show text[0..frozen_len) and
+   * are never touched again; next_number continues an ordered list cut at
+   * frozen_len. */
+  gsize      frozen_len;
+  guint      n_frozen;
+  guint      next_number;
+
+  guint      tick_id;
+  guint      render_count;
+  guint      n_fixed_at_end;
+
+  guint      streaming : 1;
+  guint      dirty : 1;
+  guint      ending : 1;      /* streaming ended: the next render checks frozen blocks */
+};
+
+G_DEFINE_FINAL_TYPE (ConfabMarkdownView, confab_markdown_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_TEXT,
+  PROP_STREAMING,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+child_clear (gpointer data)
+{
+  Child *child = data;
+
+  g_clear_pointer (&child->block, confab_markdown_block_free);
+}
+
+/* Widgets */
+
+static gboolean
+activate_link_cb (GtkLabel   *label,
+                  const char *uri,
+                  gpointer    user_data)
+{
+  /* TRUE stops the default handler: only web and mail links open. */
+  return uri == NULL || !confab_markdown_uri_is_safe (uri);
+}
+
+static GtkWidget *
+create_label (const char *markup,
+              gboolean    has_links)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_markup (GTK_LABEL (label), markup != NULL ? markup : "");
+  /* GtkLabel shows a link's title (here its URI) only with tooltips on. */
+  gtk_widget_set_has_tooltip (label, has_links);
+  g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
+
+  return label;
+}
+
+static void
+set_label_markup (GtkWidget  *label,
+                  const char *markup,
+                  gboolean    has_links)
+{
+  gtk_label_set_markup (GTK_LABEL (label), markup != NULL ? markup : "");
+  gtk_widget_set_has_tooltip (label, has_links);
+}
+
+static int
+indent_for (const ConfabMarkdownBlock *block)
+{
+  ConfabMarkdownBlockKind kind = confab_markdown_block_get_kind (block);
+  guint list_depth = confab_markdown_block_get_list_depth (block);
+  guint quote_depth = confab_markdown_block_get_quote_depth (block);
+  int indent = 0;
+
+  if (list_depth > 0)
+    {
+      indent = 8 + 22 * (MIN (list_depth, 8) - 1);
+      /* Text that continues an item lines up after the marker. */
+      if (kind != CONFAB_MARKDOWN_BLOCK_LIST_ITEM)
+        indent += 16;
+    }
+
+  if (quote_depth > 1)
+    indent += 12 * (MIN (quote_depth, 8) - 1);
+
+  /* Quoted blocks other than labels have no border: indent them instead. */
+  if (quote_depth > 0 &&
+      (kind == CONFAB_MARKDOWN_BLOCK_CODE ||
+       kind == CONFAB_MARKDOWN_BLOCK_TABLE ||
+       kind == CONFAB_MARKDOWN_BLOCK_RULE))
+    indent += 15;
+
+  return indent;
+}
+
+static float
+xalign_for (ConfabMarkdownAlign align)
+{
+  switch (align)
+    {
+    case CONFAB_MARKDOWN_ALIGN_CENTER: return 0.5f;
+    case CONFAB_MARKDOWN_ALIGN_RIGHT: return 1.0f;
+    case CONFAB_MARKDOWN_ALIGN_LEFT:
+    case CONFAB_MARKDOWN_ALIGN_DEFAULT:
+    default:
+      return 0.0f;
+    }
+}
+
+static GtkWidget *
+create_cell (const ConfabMarkdownBlock *block,
+             guint                      row,
+             guint                      column)
+{
+  GtkWidget *cell;
+
+  cell = create_label (confab_markdown_block_get_cell (block, row, column),
+                       confab_markdown_block_get_has_links (block));
+  gtk_label_set_max_width_chars (GTK_LABEL (cell), CELL_MAX_WIDTH_CHARS);
+  gtk_label_set_xalign (GTK_LABEL (cell), xalign_for (confab_markdown_block_get_alignment (block, column)));
+  gtk_widget_add_css_class (cell, "md-table-cell");
+  if (row < confab_markdown_block_get_n_header_rows (block))
+    gtk_widget_add_css_class (cell, "md-table-header");
+
+  return cell;
+}
+
+static void
+update_table (GtkWidget                 *grid,
+              const ConfabMarkdownBlock *old,
+              const ConfabMarkdownBlock *block)
+{
+  guint n_columns = confab_markdown_block_get_n_columns (block);
+  guint old_rows = old != NULL ? confab_markdown_block_get_n_rows (old) : 0;
+  guint n_rows = confab_markdown_block_get_n_rows (block);
+
+  for (guint row = 0; row < n_rows; row++)
+    {
+      for (guint column = 0; column < n_columns; column++)
+        {
+          if (row < old_rows)
+            {
+              const char *markup = confab_markdown_block_get_cell (block, row, column);
+              GtkWidget *cell;
+
+              if (strcmp (markup, confab_markdown_block_get_cell (old, row, column)) == 0)
+                continue;
+              cell = gtk_grid_get_child_at (GTK_GRID (grid), column, row);
+              if (cell != NULL)
+                {
+                  set_label_markup (cell, markup, confab_markdown_block_get_has_links (block));
+                  continue;
+                }
+            }
+
+          gtk_grid_attach (GTK_GRID (grid), create_cell (block, row, column), column, row, 1, 1);
+        }
+    }
+
+  for (guint row = n_rows; row < old_rows; row++)
+    {
+      for (guint column = 0; column < n_columns; column++)
+        {
+          GtkWidget *cell = gtk_grid_get_child_at (GTK_GRID (grid), column, row);
+
+          if (cell != NULL)
+            gtk_grid_remove (GTK_GRID (grid), cell);
+        }
+    }
+}
+
+static GtkWidget *
+create_table (const ConfabMarkdownBlock  *block,
+              GtkWidget                 **grid_out)
+{
+  GtkWidget *scroller;
+  GtkWidget *grid;
+
+  grid = gtk_grid_new ();
+  gtk_widget_set_halign (grid, GTK_ALIGN_START);
+  gtk_widget_add_css_class (grid, "md-table");
+  update_table (grid, NULL, block);
+
+  scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller),
+                                  GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), grid);
+  gtk_widget_add_css_class (scroller, "md-table-scroller");
+
+  *grid_out = grid;
+
+  return scroller;
+}
+
+static const char *
+heading_class (guint level)
+{
+  switch (level)
+    {
+    case 1: return "title-1";
+    case 2: return "title-2";
+    case 3: return "title-3";
+    case 4: return "title-4";
+    default: return "heading";
+    }
+}
+
+static void
+create_widget (Child                     *child,
+               const ConfabMarkdownBlock *block)
+{
+  GtkWidget *widget = NULL;
+
+  child->grid = NULL;
+
+  switch (confab_markdown_block_get_kind (block))
+    {
+    case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+    case CONFAB_MARKDOWN_BLOCK_HEADING:
+    case CONFAB_MARKDOWN_BLOCK_QUOTE:
+    case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+      widget = create_label (confab_markdown_block_get_markup (block),
+                             confab_markdown_block_get_has_links (block));
+      switch (confab_markdown_block_get_kind (block))
+        {
+        case CONFAB_MARKDOWN_BLOCK_HEADING:
+          gtk_widget_add_css_class (widget, "md-heading");
+          gtk_widget_add_css_class (widget, heading_class (confab_markdown_block_get_level (block)));
+          break;
+        case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+          gtk_widget_add_css_class (widget, "md-list-item");
+          break;
+        case CONFAB_MARKDOWN_BLOCK_QUOTE:
+        case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+        default:
+          gtk_widget_add_css_class (widget, "md-paragraph");
+          break;
+        }
+      if (confab_markdown_block_get_quote_depth (block) > 0)
+        gtk_widget_add_css_class (widget, "md-quote");
+      break;
+
+    case CONFAB_MARKDOWN_BLOCK_CODE:
+      widget = confab_code_block_new ();
+      confab_code_block_set_code (CONFAB_CODE_BLOCK (widget),
+                                  confab_markdown_block_get_language (block),
+                                  confab_markdown_block_get_code (block));
+      break;
+
+    case CONFAB_MARKDOWN_BLOCK_TABLE:
+      widget = create_table (block, &child->grid);
+      break;
+
+    case CONFAB_MARKDOWN_BLOCK_RULE:
+    default:
+      widget = gtk_separator_new (GTK_ORIENTATION_HORIZONTAL);
+      gtk_widget_add_css_class (widget, "md-rule");
+      break;
+    }
+
+  gtk_widget_set_margin_start (widget, indent_for (block));
+  child->widget = widget;
+}
+
+static gboolean
+same_table_shape (const ConfabMarkdownBlock *a,
+                  const ConfabMarkdownBlock *b)
+{
+  guint n_columns = confab_markdown_block_get_n_columns (a);
+
+  if (n_columns != confab_markdown_block_get_n_columns (b) ||
+      confab_markdown_block_get_n_header_rows (a) != confab_markdown_block_get_n_header_rows (b) ||
+      confab_markdown_block_get_has_links (a) != confab_markdown_block_get_has_links (b))
+    return FALSE;
+
+  for (guint i = 0; i < n_columns; i++)
+    if (confab_markdown_block_get_alignment (a, i) != confab_markdown_block_get_alignment (b, i))
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Updates the child's widget for @block if it can take it in place. */
+static gboolean
+update_widget (Child                     *child,
+               const ConfabMarkdownBlock *block)
+{
+  const ConfabMarkdownBlock *old = child->block;
+  ConfabMarkdownBlockKind kind = confab_markdown_block_get_kind (block);
+
+  if (kind != confab_markdown_block_get_kind (old) ||
+      confab_markdown_block_get_level (old) != confab_markdown_block_get_level (block) ||
+      confab_markdown_block_get_list_depth (old) != confab_markdown_block_get_list_depth (block) ||
+      confab_markdown_block_get_quote_depth (old) != confab_markdown_block_get_quote_depth (block))
+    return FALSE;
+
+  switch (kind)
+    {
+    case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+    case CONFAB_MARKDOWN_BLOCK_HEADING:
+    case CONFAB_MARKDOWN_BLOCK_QUOTE:
+    case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+      if (g_strcmp0 (confab_markdown_block_get_markup (old), confab_markdown_block_get_markup (block)) != 0 ||
+          confab_markdown_block_get_has_links (old) != confab_markdown_block_get_has_links (block))
+        set_label_markup (child->widget,
+                          confab_markdown_block_get_markup (block),
+                          confab_markdown_block_get_has_links (block));
+      return TRUE;
+
+    case CONFAB_MARKDOWN_BLOCK_CODE:
+      confab_code_block_set_code (CONFAB_CODE_BLOCK (child->widget),
+                                  confab_markdown_block_get_language (block),
+                                  confab_markdown_block_get_code (block));
+      return TRUE;
+
+    case CONFAB_MARKDOWN_BLOCK_TABLE:
+      if (child->grid == NULL || !same_table_shape (old, block))
+        return FALSE;
+      update_table (child->grid, old, block);
+      return TRUE;
+
+    case CONFAB_MARKDOWN_BLOCK_RULE:
+    default:
+      return TRUE;
+    }
+}
+
+/* Makes children[start..] show the blocks of @doc. Returns how many of
+ * children[start..start + n_checked) had to change. */
+static guint
+update_children (ConfabMarkdownView *self,
+                 guint               start,
+                 ConfabMarkdownDoc  *doc,
+                 guint               n_checked)
+{
+  guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
+  guint n_changed = 0;
+
+  for (guint i = 0; i < n_blocks; i++)
+    {
+      const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
+      guint pos = start + i;
+
+      if (pos < self->children->len)
+        {
+          Child *child = &g_array_index (self->children, Child, pos);
+
+          if (confab_markdown_block_equal (child->block, block))
+            continue;
+
+          if (i < n_checked)
+            n_changed++;
+
+          if (!update_widget (child, block))
+            {
+              GtkWidget *old_widget = child->widget;
+
+              create_widget (child, block);
+              gtk_widget_insert_after (child->widget, GTK_WIDGET (self), old_widget);
+              gtk_widget_unparent (old_widget);
+            }
+
+          confab_markdown_block_free (child->block);
+          child->block = confab_markdown_block_copy (block);
+        }
+      else
+        {
+          Child child = { 0, };
+
+          create_widget (&child, block);
+          child.block = confab_markdown_block_copy (block);
+          gtk_widget_insert_before (child.widget, GTK_WIDGET (self), NULL);
+          g_array_append_val (self->children, child);
+        }
+    }
+
+  for (guint pos = start + n_blocks; pos < self->children->len; pos++)
+    {
+      Child *child = &g_array_index (self->children, Child, pos);
+
+      if (pos - start < n_checked)
+        n_changed++;
+      gtk_widget_unparent (child->widget);
+    }
+
+  if (self->children->len > start + n_blocks)
+    g_array_set_size (self->children, start + n_blocks);
+
+  return n_changed;
+}
+
+static void
+reset_frozen (ConfabMarkdownView *self)
+{
+  self->frozen_len = 0;
+  self->n_frozen = 0;
+  self->next_number = 0;
+}
+
+static void
+render (ConfabMarkdownView *self)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = NULL;
+
+  self->dirty = FALSE;
+  self->render_count++;
+
+  if (!self->streaming)
+    {
+      guint n_frozen = self->n_frozen;
+      guint n_changed;
+
+      /* The final text, whole: frozen blocks were right unless a link
+       * reference defined late changed them; equal blocks keep their
+       * widgets either way. */
+      doc = confab_markdown_parse (self->text->str, self->text->len);
+      n_changed = update_children (self, 0, doc, n_frozen);
+      if (self->ending)
+        self->n_fixed_at_end = n_changed;
+      self->ending = FALSE;
+      reset_frozen (self);
+      return;
+    }
+
+  doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
+                                         self->text->len - self->frozen_len,
+                                         self->next_number);
+  update_children (self, self->n_frozen, doc, 0);
+
+  if (confab_markdown_doc_get_stable_length (doc) > 0)
+    {
+      self->n_frozen += confab_markdown_doc_get_n_stable_blocks (doc);
+      self->frozen_len += confab_markdown_doc_get_stable_length (doc);
+      self->next_number = confab_markdown_doc_get_next_number (doc);
+    }
+}
+
+static gboolean
+tick_cb (GtkWidget     *widget,
+         GdkFrameClock *frame_clock,
+         gpointer       user_data)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+
+  self->tick_id = 0;
+  if (self->dirty)
+    render (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_render (ConfabMarkdownView *self)
+{
+  self->dirty = TRUE;
+
+  if (self->tick_id == 0)
+    self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
+}
+
+/* GObject */
+
+static void
+confab_markdown_view_dispose (GObject *object)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (object);
+  GtkWidget *child;
+
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
+
+  g_array_set_size (self->children, 0);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+
+  G_OBJECT_CLASS (confab_markdown_view_parent_class)->dispose (object);
+}
+
+static void
+confab_markdown_view_finalize (GObject *object)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (object);
+
+  g_string_free (self->text, TRUE);
+  g_array_unref (self->children);
+
+  G_OBJECT_CLASS (confab_markdown_view_parent_class)->finalize (object);
+}
+
+static void
+confab_markdown_view_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_TEXT:
+      g_value_set_string (value, self->text->str);
+      break;
+
+    case PROP_STREAMING:
+      g_value_set_boolean (value, self->streaming);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+confab_markdown_view_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_TEXT:
+      confab_markdown_view_set_text (self, g_value_get_string (value));
+      break;
+
+    case PROP_STREAMING:
+      confab_markdown_view_set_streaming (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+confab_markdown_view_class_init (ConfabMarkdownViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = confab_markdown_view_dispose;
+  object_class->finalize = confab_markdown_view_finalize;
+  object_class->get_property = confab_markdown_view_get_property;
+  object_class->set_property = confab_markdown_view_set_property;
+
+  /* No notify on every streamed chunk: read it with get_text(). */
+  properties[PROP_TEXT] =
+    g_param_spec_string ("text", NULL, NULL,
+                         "",
+                         (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_STREAMING] =
+    g_param_spec_boolean ("streaming", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "markdownview");
+}
+
+static void
+confab_markdown_view_init (ConfabMarkdownView *self)
+{
+  GtkLayoutManager *layout = gtk_widget_get_layout_manager (GTK_WIDGET (self));
+
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (layout), GTK_ORIENTATION_VERTICAL);
+  gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (layout), BLOCK_SPACING);
+
+  self->text = g_string_new (NULL);
+  self->children = g_array_new (FALSE, TRUE, sizeof (Child));
+  g_array_set_clear_func (self->children, child_clear);
+}
+
+/* API */
+
+/**
+ * confab_markdown_view_new:
+ *
+ * Returns: (transfer floating): an empty view
+ */
+GtkWidget *
+confab_markdown_view_new (void)
+{
+  return g_object_new (CONFAB_TYPE_MARKDOWN_VIEW, NULL);
+}
+
+/**
+ * confab_markdown_view_set_text:
+ * @self: a #ConfabMarkdownView
+ * @text: (nullable): the whole text, Markdown
+ *
+ * Records @text and schedules an update on the next frame. When @text
+ * extends the current text (a reply streaming in), only the new part is
+ * copied; otherwise (an edit) every block is rendered anew.
+ */
+void
+confab_markdown_view_set_text (ConfabMarkdownView *self,
+                               const char         *text)
+{
+  gsize old_len;
+
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  if (text == NULL)
+    text = "";
+
+  if (text == self->text->str)
+    return;
+
+  old_len = self->text->len;
+
+  /* strncmp stops at the end of a shorter @text, so it never reads past. */
+  if (strncmp (text, self->text->str, old_len) == 0)
+    {
+      const char *rest = text + old_len;
+
+      if (*rest == '\0')
+        return;
+      g_string_append (self->text, rest);
+    }
+  else
+    {
+      g_string_assign (self->text, text);
+      reset_frozen (self);
+    }
+
+  schedule_render (self);
+}
+
+/**
+ * confab_markdown_view_append_text:
+ * @self: a #ConfabMarkdownView
+ * @text: (array length=len): Markdown to add at the end
+ * @len: length of @text, or -1 if it is NUL-terminated
+ *
+ * Like set_text() with the current text and @text joined, without the
+ * comparison.
+ */
+void
+confab_markdown_view_append_text (ConfabMarkdownView *self,
+                                  const char         *text,
+                                  gssize              len)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+  g_return_if_fail (text != NULL || len == 0);
+
+  if (len < 0)
+    len = strlen (text);
+  if (len == 0)
+    return;
+
+  g_string_append_len (self->text, text, len);
+  schedule_render (self);
+}
+
+/**
+ * confab_markdown_view_get_text:
+ * @self: a #ConfabMarkdownView
+ *
+ * Returns: (transfer none): the text
+ */
+const char *
+confab_markdown_view_get_text (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), NULL);
+
+  return self->text->str;
+}
+
+/**
+ * confab_markdown_view_set_streaming:
+ * @self: a #ConfabMarkdownView
+ * @streaming: whether the text is still growing
+ *
+ * While streaming, finished blocks are frozen and only the tail is parsed
+ * and rebuilt. Turning it off schedules a final render.
+ */
+void
+confab_markdown_view_set_streaming (ConfabMarkdownView *self,
+                                    gboolean            streaming)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  streaming = !!streaming;
+  if (self->streaming == streaming)
+    return;
+
+  self->streaming = streaming;
+
+  if (!streaming)
+    {
+      self->ending = TRUE;
+      schedule_render (self);
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STREAMING]);
+}
+
+gboolean
+confab_markdown_view_get_streaming (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
+
+  return self->streaming;
+}
+
+/**
+ * confab_markdown_view_flush:
+ * @self: a #ConfabMarkdownView
+ *
+ * Renders a pending update now instead of on the next frame.
+ */
+void
+confab_markdown_view_flush (ConfabMarkdownView *self)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
+
+  if (self->dirty)
+    render (self);
+}
+
+guint
+confab_markdown_view_get_render_count (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->render_count;
+}
+
+guint
+confab_markdown_view_get_n_frozen (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->n_frozen;
+}
+
+gsize
+confab_markdown_view_get_frozen_length (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->frozen_len;
+}
+
+guint
+confab_markdown_view_get_n_fixed_at_end (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->n_fixed_at_end;
+}

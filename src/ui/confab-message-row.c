@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "confab-message-row"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "confab-markdown-view.h"
+#include "confab-message-row.h"
+
+struct _ConfabMessageRow
+{
+  GtkWidget           parent_instance;
+
+  /* Template widgets */
+  GtkWidget          *bubble;
+  GtkWidget          *cancel_button;
+  GtkLabel           *caption_label;
+  GtkBox             *content_box;
+  GtkButton          *copy_button;
+  GtkWidget          *error_box;
+  GtkLabel           *error_label;
+  GtkWidget          *preferences_button;
+  GtkExpander        *reasoning_expander;
+  GtkLabel           *reasoning_label;
+  GtkButton          *retry_button;
+  GtkLabel           *role_label;
+  GtkSpinner         *spinner;
+
+  /* Owned */
+  ConfabMessage      *message;
+  GSignalGroup       *message_signals;
+
+  /* Borrowed: a child of content_box */
+  ConfabMarkdownView *content_view;
+
+  guint               countdown_source;
+};
+
+G_DEFINE_FINAL_TYPE (ConfabMessageRow, confab_message_row, GTK_TYPE_WIDGET)
+
+static char *
+format_time (gint64 usec)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  if (time == NULL)
+    return g_strdup ("");
+
+  if (g_date_time_get_year (time) == g_date_time_get_year (now) &&
+      g_date_time_get_day_of_year (time) == g_date_time_get_day_of_year (now))
+    return g_date_time_format (time, "%H:%M");
+
+  /* Translators: a date and time, see g_date_time_format () */
+  return g_date_time_format (time, _("%b %-d, %H:%M"));
+}
+
+static void
+update_caption (ConfabMessageRow *self)
+{
+  ConfabMessage *message = self->message;
+  g_autoptr(GString) caption = g_string_new (NULL);
+  g_autofree char *time = NULL;
+  gint64 prompt, completion;
+  const char *model;
+
+  if (message == NULL)
+    return;
+
+  time = format_time (confab_message_get_created_at (message));
+  g_string_append (caption, time);
+
+  if (confab_message_get_role (message) == CONFAB_ROLE_ASSISTANT)
+    {
+      model = confab_message_get_model (message);
+      if (model != NULL && *model != '\0')
+        g_string_append_printf (caption, " · %s", model);
+
+      confab_message_get_usage (message, &prompt, &completion);
+      if (completion >= 0)
+        /* Translators: token counts of a reply: sent and received */
+        g_string_append_printf (caption, _(" · %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " tokens"),
+                                MAX (prompt, 0), completion);
+
+      if (g_strcmp0 (confab_message_get_finish_reason (message), "length") == 0)
+        g_string_append (caption, _(" · cut off at the length limit"));
+      else if (g_strcmp0 (confab_message_get_finish_reason (message), "content_filter") == 0)
+        g_string_append (caption, _(" · stopped by the content filter"));
+    }
+
+  switch (confab_message_get_state (message))
+    {
+    case CONFAB_MESSAGE_STATE_STOPPED:
+      g_string_append (caption, _(" · Stopped"));
+      break;
+    case CONFAB_MESSAGE_STATE_INTERRUPTED:
+      g_string_append (caption, _(" · Interrupted"));
+      break;
+    case CONFAB_MESSAGE_STATE_COMPLETE:
+    case CONFAB_MESSAGE_STATE_STREAMING:
+    case CONFAB_MESSAGE_STATE_ERROR:
+    default:
+      break;
+    }
+
+  gtk_label_set_text (self->caption_label, caption->str);
+}
+
+static void
+update_content (ConfabMessageRow *self)
+{
+  const char *content = self->message ? confab_message_get_content (self->message) : "";
+
+  confab_markdown_view_set_text (self->content_view, content);
+  gtk_widget_set_visible (GTK_WIDGET (self->content_box), *content != '\0');
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner),
+                          self->message != NULL && *content == '\0' &&
+                          confab_message_get_state (self->message) == CONFAB_MESSAGE_STATE_STREAMING);
+}
+
+static void
+update_reasoning (ConfabMessageRow *self)
+{
+  const char *reasoning = self->message ? confab_message_get_reasoning (self->message) : "";
+
+  gtk_label_set_text (self->reasoning_label, reasoning);
+  gtk_widget_set_visible (GTK_WIDGET (self->reasoning_expander), *reasoning != '\0');
+}
+
+static gboolean
+countdown_cb (gpointer user_data);
+
+/* A failed request waits to be tried again: say why, and for how long. */
+static gboolean
+update_retry (ConfabMessageRow *self)
+{
+  gint64 retry_at = self->message ? confab_message_get_retry_at (self->message) : 0;
+  g_autofree char *text = NULL;
+  gint64 seconds;
+
+  if (retry_at == 0)
+    {
+      g_clear_handle_id (&self->countdown_source, g_source_remove);
+      gtk_widget_set_visible (self->cancel_button, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->retry_button), TRUE);
+      return FALSE;
+    }
+
+  seconds = MAX (0, (retry_at - g_get_real_time () + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       "%s\nTrying again in %d second (attempt %u of 3)…",
+                                       "%s\nTrying again in %d seconds (attempt %u of 3)…",
+                                       (gulong) seconds),
+                          confab_message_get_error (self->message) ?: "",
+                          (int) seconds,
+                          confab_message_get_retry_attempt (self->message));
+  gtk_label_set_text (self->error_label, text);
+  gtk_widget_set_visible (self->cancel_button, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
+  gtk_widget_set_visible (self->error_box, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
+
+  if (self->countdown_source == 0)
+    self->countdown_source = g_timeout_add_seconds (1, countdown_cb, self);
+
+  return TRUE;
+}
+
+static gboolean
+countdown_cb (gpointer user_data)
+{
+  ConfabMessageRow *self = user_data;
+
+  if (update_retry (self))
+    return G_SOURCE_CONTINUE;
+
+  self->countdown_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_state (ConfabMessageRow *self)
+{
+  ConfabMessageState state;
+  const char *error;
+  const char *kind;
+  gboolean failed;
+
+  if (self->message == NULL)
+    return;
+
+  state = confab_message_get_state (self->message);
+  error = confab_message_get_error (self->message);
+  kind = confab_message_get_error_kind (self->message);
+  failed = state == CONFAB_MESSAGE_STATE_ERROR || state == CONFAB_MESSAGE_STATE_INTERRUPTED;
+
+  confab_markdown_view_set_streaming (self->content_view,
+                                      state == CONFAB_MESSAGE_STATE_STREAMING);
+
+  if (state == CONFAB_MESSAGE_STATE_INTERRUPTED && (error == NULL || *error == '\0'))
+    error = _("The reply was interrupted before it finished. The text so far is kept.");
+
+  gtk_widget_set_visible (self->error_box,
+                          confab_message_get_role (self->message) == CONFAB_ROLE_ASSISTANT &&
+                          (failed || state == CONFAB_MESSAGE_STATE_STOPPED));
+  gtk_label_set_text (self->error_label,
+                      state == CONFAB_MESSAGE_STATE_STOPPED ? _("You stopped this reply.")
+                                                            : (error ? error : ""));
+  gtk_widget_set_visible (self->preferences_button,
+                          g_strcmp0 (kind, "auth") == 0 || g_strcmp0 (kind, "no-url") == 0 ||
+                          g_strcmp0 (kind, "not-found") == 0);
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->retry_button), "x",
+                                    confab_message_get_id (self->message));
+  gtk_widget_set_visible (GTK_WIDGET (self->copy_button),
+                          state != CONFAB_MESSAGE_STATE_STREAMING);
+
+  update_content (self);
+  update_caption (self);
+  update_retry (self);
+}
+
+static void
+copy_clicked_cb (ConfabMessageRow *self)
+{
+  if (self->message != NULL)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                            confab_message_get_content (self->message));
+}
+
+static void
+confab_message_row_dispose (GObject *object)
+{
+  ConfabMessageRow *self = (ConfabMessageRow *)object;
+
+  if (self->message_signals != NULL)
+    g_signal_group_set_target (self->message_signals, NULL);
+  g_clear_object (&self->message);
+  g_clear_handle_id (&self->countdown_source, g_source_remove);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CONFAB_TYPE_MESSAGE_ROW);
+  g_clear_object (&self->message_signals);
+
+  G_OBJECT_CLASS (confab_message_row_parent_class)->dispose (object);
+}
+
+static void
+confab_message_row_class_init (ConfabMessageRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = confab_message_row_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/confab/Confab/confab-message-row.ui");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "messagerow");
+
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, bubble);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, caption_label);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, content_box);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, copy_button);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, error_box);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, preferences_button);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, reasoning_expander);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, reasoning_label);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, role_label);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, spinner);
+}
+
+static void
+confab_message_row_init (ConfabMessageRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->content_view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  gtk_box_append (self->content_box, GTK_WIDGET (self->content_view));
+
+  g_signal_connect_object (self->copy_button, "clicked",
+                           G_CALLBACK (copy_clicked_cb), self, G_CONNECT_SWAPPED);
+
+  self->message_signals = g_signal_group_new (CONFAB_TYPE_MESSAGE);
+  g_signal_group_connect_object (self->message_signals, "notify::content",
+                                 G_CALLBACK (update_content), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::reasoning",
+                                 G_CALLBACK (update_reasoning), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::state",
+                                 G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::error",
+                                 G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::model",
+                                 G_CALLBACK (update_caption), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::usage",
+                                 G_CALLBACK (update_caption), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::id",
+                                 G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->message_signals, "notify::retry-at",
+                                 G_CALLBACK (update_state), self, G_CONNECT_SWAPPED);
+}
+
+ConfabMessageRow *
+confab_message_row_new (void)
+{
+  return g_object_new (CONFAB_TYPE_MESSAGE_ROW, NULL);
+}
+
+ConfabMessage *
+confab_message_row_get_message (ConfabMessageRow *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MESSAGE_ROW (self), NULL);
+  return self->message;
+}
+
+void
+confab_message_row_set_message (ConfabMessageRow *self,
+                                ConfabMessage    *message)
+{
+  gboolean user;
+
+  g_return_if_fail (CONFAB_IS_MESSAGE_ROW (self));
+  g_return_if_fail (!message || CONFAB_IS_MESSAGE (message));
+
+  if (!g_set_object (&self->message, message))
+    return;
+
+  g_signal_group_set_target (self->message_signals, message);
+
+  if (message == NULL)
+    {
+      g_clear_handle_id (&self->countdown_source, g_source_remove);
+      /* A recycled row keeps no text of a message it no longer shows. */
+      confab_markdown_view_set_streaming (self->content_view, FALSE);
+      confab_markdown_view_set_text (self->content_view, "");
+      return;
+    }
+
+  user = confab_message_get_role (message) == CONFAB_ROLE_USER;
+  gtk_label_set_text (self->role_label, user ? _("You") : _("Assistant"));
+  if (user)
+    {
+      gtk_widget_add_css_class (self->bubble, "user");
+      gtk_widget_remove_css_class (self->bubble, "assistant");
+      gtk_widget_set_halign (self->bubble, GTK_ALIGN_END);
+    }
+  else
+    {
+      gtk_widget_add_css_class (self->bubble, "assistant");
+      gtk_widget_remove_css_class (self->bubble, "user");
+      gtk_widget_set_halign (self->bubble, GTK_ALIGN_FILL);
+    }
+
+  gtk_expander_set_expanded (self->reasoning_expander, FALSE);
+  update_reasoning (self);
+  update_state (self);
+}

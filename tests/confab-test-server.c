@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "confab-test-server.h"
+
+typedef struct
+{
+  guint          status;
+  char          *content_type;
+  GBytes        *body;
+  gsize          piece_size;
+  guint          interval_ms;
+  ConfabTestEnd  end;
+  GPtrArray     *headers;
+} Reply;
+
+typedef struct
+{
+  ConfabTestServer  *server;
+  SoupServerMessage *message;
+  Reply             *reply;
+  gsize              offset;
+} Sending;
+
+struct _ConfabTestServer
+{
+  SoupServer *soup;
+  char       *base_url;
+  GQueue      replies;
+  GPtrArray  *requests;
+  GPtrArray  *sendings;
+  void      (*on_request) (gpointer);
+  gpointer    on_request_data;
+};
+
+static void
+reply_free (Reply *reply)
+{
+  g_free (reply->content_type);
+  g_bytes_unref (reply->body);
+  g_ptr_array_unref (reply->headers);
+  g_free (reply);
+}
+
+static void
+sending_free (Sending *sending)
+{
+  g_object_unref (sending->message);
+  reply_free (sending->reply);
+  g_free (sending);
+}
+
+static gboolean
+send_piece_cb (gpointer user_data)
+{
+  Sending *sending = user_data;
+  SoupMessageBody *body = soup_server_message_get_response_body (sending->message);
+  gsize total = g_bytes_get_size (sending->reply->body);
+  const char *data = g_bytes_get_data (sending->reply->body, NULL);
+  gsize piece = sending->reply->piece_size ? sending->reply->piece_size : total;
+
+  if (sending->offset < total)
+    {
+      gsize n = MIN (piece, total - sending->offset);
+
+      soup_message_body_append (body, SOUP_MEMORY_COPY, data + sending->offset, n);
+      sending->offset += n;
+      soup_server_message_unpause (sending->message);
+
+      /* The end comes a tick later, once the last piece went out. */
+      return G_SOURCE_CONTINUE;
+    }
+
+  switch (sending->reply->end)
+    {
+    case CONFAB_TEST_END_DROP:
+      {
+        GIOStream *stream = soup_server_message_steal_connection (sending->message);
+
+        g_io_stream_close (stream, NULL, NULL);
+        g_object_unref (stream);
+      }
+      break;
+
+    case CONFAB_TEST_END_HANG:
+      break;
+
+    case CONFAB_TEST_END_COMPLETE:
+    default:
+      soup_message_body_complete (body);
+      soup_server_message_unpause (sending->message);
+      break;
+    }
+
+  g_ptr_array_remove (sending->server->sendings, sending);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handler_cb (SoupServer        *soup,
+            SoupServerMessage *message,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  ConfabTestServer *self = user_data;
+  SoupMessageBody *request_body = soup_server_message_get_request_body (message);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+  g_autoptr(GBytes) request = soup_message_body_flatten (request_body);
+  Reply *reply;
+  Sending *sending;
+
+  g_ptr_array_add (self->requests,
+                   g_strndup (g_bytes_get_data (request, NULL), g_bytes_get_size (request)));
+
+  if (self->on_request != NULL)
+    self->on_request (self->on_request_data);
+
+  reply = g_queue_pop_head (&self->replies);
+  if (reply == NULL)
+    {
+      soup_server_message_set_status (message, 500, NULL);
+      soup_server_message_set_response (message, "text/plain", SOUP_MEMORY_STATIC,
+                                        "no reply queued", 15);
+      return;
+    }
+
+  soup_server_message_set_status (message, reply->status, NULL);
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_content_type (headers, reply->content_type, NULL);
+  for (guint i = 0; i + 1 < reply->headers->len; i += 2)
+    soup_message_headers_replace (headers,
+                                  g_ptr_array_index (reply->headers, i),
+                                  g_ptr_array_index (reply->headers, i + 1));
+
+  sending = g_new0 (Sending, 1);
+  sending->server = self;
+  sending->message = g_object_ref (message);
+  sending->reply = reply;
+  g_ptr_array_add (self->sendings, sending);
+
+  soup_server_message_pause (message);
+  if (reply->interval_ms == 0)
+    {
+      /* Everything now, then the end. */
+      reply->piece_size = 0;
+      g_idle_add (send_piece_cb, sending);
+    }
+  else
+    {
+      g_timeout_add (reply->interval_ms, send_piece_cb, sending);
+    }
+}
+
+ConfabTestServer *
+confab_test_server_new (void)
+{
+  ConfabTestServer *self = g_new0 (ConfabTestServer, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  self->soup = soup_server_new (NULL, NULL);
+  self->requests = g_ptr_array_new_with_free_func (g_free);
+  self->sendings = g_ptr_array_new_with_free_func ((GDestroyNotify) sending_free);
+  g_queue_init (&self->replies);
+
+  soup_server_add_handler (self->soup, "/v1/chat/completions", handler_cb, self, NULL);
+  soup_server_listen_local (self->soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+
+  uris = soup_server_get_uris (self->soup);
+  g_assert_nonnull (uris);
+  self->base_url = g_strdup_printf ("http://127.0.0.1:%d/v1", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return self;
+}
+
+void
+confab_test_server_free (ConfabTestServer *self)
+{
+  /* Timers of replies still sending hold pointers into the array. */
+  for (guint i = 0; i < self->sendings->len; i++)
+    g_source_remove_by_user_data (g_ptr_array_index (self->sendings, i));
+
+  soup_server_disconnect (self->soup);
+  g_object_unref (self->soup);
+  g_queue_clear_full (&self->replies, (GDestroyNotify) reply_free);
+  g_ptr_array_unref (self->requests);
+  g_ptr_array_unref (self->sendings);
+  g_free (self->base_url);
+  g_free (self);
+}
+
+const char *
+confab_test_server_get_base_url (ConfabTestServer *self)
+{
+  return self->base_url;
+}
+
+void
+confab_test_server_queue (ConfabTestServer *self,
+                          guint             status,
+                          const char       *content_type,
+                          const char       *body,
+                          gsize             piece_size,
+                          guint             interval_ms,
+                          ConfabTestEnd     end,
+                          ...)
+{
+  Reply *reply = g_new0 (Reply, 1);
+  const char *name;
+  va_list args;
+
+  reply->status = status;
+  reply->content_type = g_strdup (content_type);
+  reply->body = g_bytes_new (body, strlen (body));
+  reply->piece_size = piece_size;
+  reply->interval_ms = interval_ms;
+  reply->end = end;
+  reply->headers = g_ptr_array_new_with_free_func (g_free);
+
+  va_start (args, end);
+  while ((name = va_arg (args, const char *)) != NULL)
+    {
+      g_ptr_array_add (reply->headers, g_strdup (name));
+      g_ptr_array_add (reply->headers, g_strdup (va_arg (args, const char *)));
+    }
+  va_end (args);
+
+  g_queue_push_tail (&self->replies, reply);
+}
+
+void
+confab_test_server_queue_fixture (ConfabTestServer *self,
+                                  const char       *name,
+                                  gsize             piece_size,
+                                  guint             interval_ms)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+
+  confab_test_server_queue (self, 200, "text/event-stream", contents,
+                            piece_size, interval_ms, CONFAB_TEST_END_COMPLETE, NULL);
+}
+
+GPtrArray *
+confab_test_server_get_requests (ConfabTestServer *self)
+{
+  return self->requests;
+}
+
+void
+confab_test_server_set_on_request (ConfabTestServer *self,
+                                   void            (*func) (gpointer user_data),
+                                   gpointer          user_data)
+{
+  self->on_request = func;
+  self->on_request_data = user_data;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for an event that never came");
+  return G_SOURCE_REMOVE;
+}
+
+void
+confab_test_wait_for (gboolean *flag,
+                      guint     timeout_ms)
+{
+  guint timeout = g_timeout_add (timeout_ms, timeout_cb, NULL);
+
+  while (!*flag)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_source_remove (timeout);
+}

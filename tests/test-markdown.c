@@ -1,0 +1,1384 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <adwaita.h>
+#include <gtksourceview/gtksource.h>
+
+#include "confab-code-block.h"
+#include "confab-markdown.h"
+#include "confab-markdown-view-private.h"
+
+#define CSS_RESOURCE "/io/github/confab/Confab/confab-markdown.css"
+
+/* Warnings and messages logged while we render: each one fails the test. */
+static guint n_bad_logs;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags   log_level,
+            const GLogField *fields,
+            gsize            n_fields,
+            gpointer         user_data)
+{
+  if (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
+                   G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
+    n_bad_logs++;
+
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+static void
+assert_no_logs (void)
+{
+  g_assert_cmpuint (n_bad_logs, ==, 0);
+}
+
+static char *
+read_fixture (const char *name,
+              gsize      *len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, len, &error);
+  g_assert_no_error (error);
+
+  return contents;
+}
+
+/* All of fixtures/markdown/*.md, sorted, as "markdown/NAME.md". */
+static GPtrArray *
+list_markdown_fixtures (void)
+{
+  g_autofree char *dir_path = g_test_build_filename (G_TEST_DIST, "fixtures", "markdown", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".md"))
+      g_ptr_array_add (names, g_strconcat ("markdown/", name, NULL));
+
+  g_ptr_array_sort_values (names, (GCompareFunc) strcmp);
+  g_assert_cmpuint (names->len, >=, 8);
+
+  return names;
+}
+
+/* The content (.expected) of every SSE vector. */
+static GPtrArray *
+list_sse_expected (void)
+{
+  g_autofree char *dir_path = g_test_build_filename (G_TEST_DIST, "fixtures", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".sse"))
+      {
+        g_autofree char *base = g_strndup (name, strlen (name) - 4);
+        g_autofree char *expected = g_strconcat (base, ".expected", NULL);
+        g_autofree char *path = g_build_filename (dir_path, expected, NULL);
+
+        g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+        g_ptr_array_add (names, g_steal_pointer (&expected));
+      }
+
+  g_ptr_array_sort_values (names, (GCompareFunc) strcmp);
+  g_assert_cmpuint (names->len, >=, 10);
+
+  return names;
+}
+
+/* Markup checks */
+
+/* pango_parse_markup() knows no <a>: GtkLabel handles it. Turn links into
+ * spans, checking on the way that each title is markup for the href. */
+static char *
+links_to_spans (const char *markup)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("<a href=\"([^\"]*)\" title=\"([^\"]*)\">", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *replaced = NULL;
+
+  g_regex_match (regex, markup, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      g_autofree char *href = g_match_info_fetch (match, 1);
+      g_autofree char *title = g_match_info_fetch (match, 2);
+      g_autofree char *span = g_strconcat ("<span>", href, "</span>", NULL);
+      g_autofree char *title_span = g_strconcat ("<span>", title, "</span>", NULL);
+      g_autofree char *uri = NULL;
+      g_autofree char *title_markup = NULL;
+      g_autofree char *tooltip = NULL;
+      g_autoptr(GError) error = NULL;
+
+      /* The URI, unescaped once, is safe... */
+      g_assert_true (pango_parse_markup (span, -1, 0, NULL, &uri, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (confab_markdown_uri_is_safe (uri));
+      /* ...and the title, unescaped once, is markup showing that URI. */
+      g_assert_true (pango_parse_markup (title_span, -1, 0, NULL, &title_markup, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (pango_parse_markup (title_markup, -1, 0, NULL, &tooltip, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (tooltip, ==, uri);
+
+      g_match_info_next (match, NULL);
+    }
+
+  replaced = g_regex_replace (regex, markup, -1, 0, "<span>", 0, NULL);
+  g_string_assign (out, replaced);
+  g_string_replace (out, "</a>", "</span>", 0);
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* Asserts @markup is valid and returns its text. */
+static char *
+markup_text (const char *markup)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spans = links_to_spans (markup);
+  char *text = NULL;
+
+  if (!pango_parse_markup (spans, -1, 0, NULL, &text, NULL, &error))
+    g_error ("Bad markup %s: %s", markup, error->message);
+
+  return text;
+}
+
+static void
+assert_doc_markup_valid (ConfabMarkdownDoc *doc)
+{
+  for (guint i = 0; i < confab_markdown_doc_get_n_blocks (doc); i++)
+    {
+      const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
+
+      switch (confab_markdown_block_get_kind (block))
+        {
+        case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+        case CONFAB_MARKDOWN_BLOCK_HEADING:
+        case CONFAB_MARKDOWN_BLOCK_QUOTE:
+        case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+          g_free (markup_text (confab_markdown_block_get_markup (block)));
+          break;
+
+        case CONFAB_MARKDOWN_BLOCK_CODE:
+          g_assert_true (g_utf8_validate (confab_markdown_block_get_code (block), -1, NULL));
+          g_assert_true (g_utf8_validate (confab_markdown_block_get_language (block), -1, NULL));
+          break;
+
+        case CONFAB_MARKDOWN_BLOCK_TABLE:
+          for (guint r = 0; r < confab_markdown_block_get_n_rows (block); r++)
+            for (guint c = 0; c < confab_markdown_block_get_n_columns (block); c++)
+              g_free (markup_text (confab_markdown_block_get_cell (block, r, c)));
+          break;
+
+        case CONFAB_MARKDOWN_BLOCK_RULE:
+        default:
+          g_assert_null (confab_markdown_block_get_markup (block));
+          break;
+        }
+    }
+}
+
+/* Parsing layer */
+
+typedef struct
+{
+  ConfabMarkdownBlockKind kind;
+  const char             *content;  /* markup, or code */
+} ExpectedBlock;
+
+static ConfabMarkdownDoc *
+parse_fixture (const char *name)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  text = read_fixture (name, &len);
+  return confab_markdown_parse (text, len);
+}
+
+static void
+assert_blocks (ConfabMarkdownDoc   *doc,
+               const ExpectedBlock *expected,
+               guint                n_expected)
+{
+  g_assert_cmpuint (confab_markdown_doc_get_n_blocks (doc), ==, n_expected);
+
+  for (guint i = 0; i < n_expected; i++)
+    {
+      const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
+
+      g_assert_cmpint (confab_markdown_block_get_kind (block), ==, expected[i].kind);
+      if (expected[i].kind == CONFAB_MARKDOWN_BLOCK_CODE)
+        g_assert_cmpstr (confab_markdown_block_get_code (block), ==, expected[i].content);
+      else if (expected[i].content != NULL)
+        g_assert_cmpstr (confab_markdown_block_get_markup (block), ==, expected[i].content);
+    }
+
+  assert_doc_markup_valid (doc);
+}
+
+#define P CONFAB_MARKDOWN_BLOCK_PARAGRAPH
+#define H CONFAB_MARKDOWN_BLOCK_HEADING
+#define CODE CONFAB_MARKDOWN_BLOCK_CODE
+#define QUOTE CONFAB_MARKDOWN_BLOCK_QUOTE
+#define LI CONFAB_MARKDOWN_BLOCK_LIST_ITEM
+#define TABLE CONFAB_MARKDOWN_BLOCK_TABLE
+#define RULE CONFAB_MARKDOWN_BLOCK_RULE
+
+static void
+test_parse_basics (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/basics.md");
+  static const ExpectedBlock expected[] = {
+    { H, "Heading one" },
+    { H, "Heading <i>two</i>" },
+    { H, "Three" },
+    { H, "Four" },
+    { H, "Five" },
+    { H, "Six" },
+    { P, "Plain text with <i>emphasis</i>, <i>also emphasis</i>, <b>strong</b>, "
+         "<b>also strong</b>,\n<s>struck</s> and <tt>inline code</tt>, and <i><b>both</b></i>." },
+    { P, "Links: <a href=\"https://example.com/a?b=1&amp;c=2\" "
+         "title=\"https://example.com/a?b=1&amp;amp;c=2\">https</a>, "
+         "<a href=\"http://example.org\" title=\"http://example.org\">http</a>,\n"
+         "<a href=\"mailto:someone@example.com\" title=\"mailto:someone@example.com\">mail</a>, "
+         "script,\nrelative, file, "
+         "<a href=\"https://autolink.example\" title=\"https://autolink.example\">https://autolink.example</a>,\n"
+         "<a href=\"http://www.example.net\" title=\"http://www.example.net\">www.example.net</a> "
+         "and plain <a href=\"https://bare.example/path\" title=\"https://bare.example/path\">"
+         "https://bare.example/path</a>." },
+    { P, "Hard break at the end of this line\nand a backslash escaped *star*." },
+  };
+
+  assert_blocks (doc, expected, G_N_ELEMENTS (expected));
+
+  for (guint i = 0; i < 6; i++)
+    g_assert_cmpuint (confab_markdown_block_get_level (confab_markdown_doc_get_block (doc, i)), ==, i + 1);
+
+  g_assert_true (confab_markdown_block_get_has_links (confab_markdown_doc_get_block (doc, 7)));
+  g_assert_false (confab_markdown_block_get_has_links (confab_markdown_doc_get_block (doc, 6)));
+  g_assert_cmpuint (confab_markdown_block_get_offset (confab_markdown_doc_get_block (doc, 0)), ==, 0);
+  g_assert_cmpuint (confab_markdown_block_get_offset (confab_markdown_doc_get_block (doc, 1)), ==, 15);
+}
+
+static void
+test_parse_quotes (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/quotes.md");
+  static const ExpectedBlock expected[] = {
+    { QUOTE, "A quote with <b>bold</b>\nover two lines.\n\nIts second paragraph." },
+    { QUOTE, "Another quote" },
+    { QUOTE, "nested deeper" },
+    { LI, "• a list in a quote" },
+    { LI, "• second item" },
+    { P, "After the quotes." },
+  };
+  static const guint quote_depths[] = { 1, 1, 2, 1, 1, 0 };
+
+  assert_blocks (doc, expected, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (quote_depths); i++)
+    g_assert_cmpuint (confab_markdown_block_get_quote_depth (confab_markdown_doc_get_block (doc, i)),
+                      ==, quote_depths[i]);
+}
+
+static void
+test_parse_lists (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/lists.md");
+  static const struct {
+    ExpectedBlock            block;
+    guint                    depth;
+    ConfabMarkdownListMarker marker;
+    guint                    number;
+  } expected[] = {
+    { { LI, "• Apples" }, 1, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+    { { LI, "• Pears" }, 1, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+    { { LI, "◦ Conference" }, 2, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+    { { LI, "◦ Williams" }, 2, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+    { { LI, "1. ripe" }, 3, CONFAB_MARKDOWN_LIST_ORDERED, 1 },
+    { { LI, "2. unripe" }, 3, CONFAB_MARKDOWN_LIST_ORDERED, 2 },
+    { { LI, "☐ unchecked task" }, 1, CONFAB_MARKDOWN_LIST_TASK_UNCHECKED, 0 },
+    { { LI, "☑ checked task" }, 1, CONFAB_MARKDOWN_LIST_TASK_CHECKED, 0 },
+    { { LI, "1. First" }, 1, CONFAB_MARKDOWN_LIST_ORDERED, 1 },
+    { { LI, "2. Second (written as 1.)" }, 1, CONFAB_MARKDOWN_LIST_ORDERED, 2 },
+    { { LI, "3. Third" }, 1, CONFAB_MARKDOWN_LIST_ORDERED, 3 },
+    { { LI, "7) Seven" }, 1, CONFAB_MARKDOWN_LIST_ORDERED, 7 },
+    { { LI, "8) Eight" }, 1, CONFAB_MARKDOWN_LIST_ORDERED, 8 },
+    { { LI, "• Loose item" }, 1, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+    { { P, "with a second paragraph" }, 1, CONFAB_MARKDOWN_LIST_NONE, 0 },
+    { { LI, "• Another loose item" }, 1, CONFAB_MARKDOWN_LIST_BULLET, 0 },
+  };
+
+  g_assert_cmpuint (confab_markdown_doc_get_n_blocks (doc), ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
+
+      g_assert_cmpint (confab_markdown_block_get_kind (block), ==, expected[i].block.kind);
+      g_assert_cmpstr (confab_markdown_block_get_markup (block), ==, expected[i].block.content);
+      g_assert_cmpuint (confab_markdown_block_get_list_depth (block), ==, expected[i].depth);
+      g_assert_cmpint (confab_markdown_block_get_list_marker (block), ==, expected[i].marker);
+      g_assert_cmpuint (confab_markdown_block_get_number (block), ==, expected[i].number);
+    }
+  assert_doc_markup_valid (doc);
+}
+
+static void
+test_parse_table (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/table.md");
+  static const char *cells[4][3] = {
+    { "Fruit", "Count", "Price" },
+    { "Apple", "3", "$1.20" },
+    { "<b>Pear</b>", "<tt>12</tt>",
+      "<a href=\"https://shop.example\" title=\"https://shop.example\">shop</a>" },
+    { "Kiwi | gold", "1", "" },
+  };
+  const ConfabMarkdownBlock *table;
+  static const ExpectedBlock expected[] = {
+    { P, "Prices:" },
+    { TABLE, NULL },
+    { P, "Done." },
+  };
+
+  assert_blocks (doc, expected, G_N_ELEMENTS (expected));
+
+  table = confab_markdown_doc_get_block (doc, 1);
+  g_assert_cmpuint (confab_markdown_block_get_n_rows (table), ==, 4);
+  g_assert_cmpuint (confab_markdown_block_get_n_columns (table), ==, 3);
+  g_assert_cmpuint (confab_markdown_block_get_n_header_rows (table), ==, 1);
+  g_assert_cmpint (confab_markdown_block_get_alignment (table, 0), ==, CONFAB_MARKDOWN_ALIGN_LEFT);
+  g_assert_cmpint (confab_markdown_block_get_alignment (table, 1), ==, CONFAB_MARKDOWN_ALIGN_CENTER);
+  g_assert_cmpint (confab_markdown_block_get_alignment (table, 2), ==, CONFAB_MARKDOWN_ALIGN_RIGHT);
+  g_assert_true (confab_markdown_block_get_has_links (table));
+
+  for (guint r = 0; r < 4; r++)
+    for (guint c = 0; c < 3; c++)
+      g_assert_cmpstr (confab_markdown_block_get_cell (table, r, c), ==, cells[r][c]);
+}
+
+static void
+test_parse_code (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/code.md");
+  static const ExpectedBlock expected[] = {
+    { P, "Some Python:" },
+    { CODE, "def greet(name):\n    return f\"Hello, {name}!\"\n" },
+    { CODE, "#include <stdio.h>\nint main (void) { return 0; }\n" },
+    { P, "Indented:" },
+    { CODE, "$ make\n$ make install\n" },
+    { RULE, NULL },
+    { RULE, NULL },
+    { LI, "1. Step one:" },
+    { CODE, "echo \"in a list\"\n" },
+    { LI, "2. Step two" },
+  };
+  static const char *languages[] = { NULL, "python", "c", NULL, "", NULL, NULL, NULL, "sh", NULL };
+
+  assert_blocks (doc, expected, G_N_ELEMENTS (expected));
+
+  for (guint i = 0; i < G_N_ELEMENTS (languages); i++)
+    g_assert_cmpstr (confab_markdown_block_get_language (confab_markdown_doc_get_block (doc, i)),
+                     ==, languages[i]);
+
+  g_assert_true (confab_markdown_block_get_fenced (confab_markdown_doc_get_block (doc, 1)));
+  g_assert_true (confab_markdown_block_get_fenced (confab_markdown_doc_get_block (doc, 2)));
+  g_assert_false (confab_markdown_block_get_fenced (confab_markdown_doc_get_block (doc, 4)));
+  g_assert_cmpuint (confab_markdown_block_get_list_depth (confab_markdown_doc_get_block (doc, 8)), ==, 1);
+  /* A fenced block starts at its fence. */
+  g_assert_cmpuint (confab_markdown_block_get_offset (confab_markdown_doc_get_block (doc, 1)), ==, 14);
+}
+
+static void
+test_parse_unclosed_fence (void)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  static const ExpectedBlock expected[] = {
+    { P, "Here is the start:" },
+    { CODE, "fn main() {\n    println!(\"never closed\");\n" },
+  };
+  gsize len;
+
+  text = read_fixture ("markdown/unclosed-fence.md", &len);
+  doc = confab_markdown_parse (text, len);
+  assert_blocks (doc, expected, G_N_ELEMENTS (expected));
+  g_assert_cmpstr (confab_markdown_block_get_language (confab_markdown_doc_get_block (doc, 1)), ==, "rust");
+
+  /* The open fence is never finished: the stable prefix ends before it. */
+  g_assert_cmpuint (confab_markdown_stable_length (text, len), ==, strstr (text, "```") - text);
+  g_assert_cmpuint (confab_markdown_doc_get_n_stable_blocks (doc), ==, 1);
+}
+
+static void
+test_parse_escaping (void)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = parse_fixture ("markdown/escaping.md");
+  static const char *texts[] = {
+    "A reply containing <span foreground=\"red\">x</span> here.",
+    "Tom & Jerry; an unbalanced <b> tag; &amp; stays as typed; &lt; too.",
+    "Code span: a < b && c > d and <i>.",
+    NULL,
+    "say \"hi\" & <wave>",
+    "Quote marks ' and \" and a NUL-free tab\there.",
+  };
+  const ConfabMarkdownBlock *code;
+  const ConfabMarkdownBlock *link;
+
+  g_assert_cmpuint (confab_markdown_doc_get_n_blocks (doc), ==, G_N_ELEMENTS (texts));
+  assert_doc_markup_valid (doc);
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
+      g_autofree char *text = NULL;
+
+      if (texts[i] == NULL)
+        continue;
+
+      text = markup_text (confab_markdown_block_get_markup (block));
+      g_assert_cmpstr (text, ==, texts[i]);
+    }
+
+  code = confab_markdown_doc_get_block (doc, 3);
+  g_assert_cmpint (confab_markdown_block_get_kind (code), ==, CONFAB_MARKDOWN_BLOCK_CODE);
+  g_assert_cmpstr (confab_markdown_block_get_code (code), ==,
+                   "<b>&amp;</b> <script>alert(\"x\")</script>\n");
+
+  link = confab_markdown_doc_get_block (doc, 4);
+  g_assert_true (g_str_has_prefix (confab_markdown_block_get_markup (link),
+                                   "<a href=\"https://example.com/?q=&quot;x&quot;&amp;y=&#39;z&#39;"
+                                   "&amp;lt=&lt;1&gt;\""));
+}
+
+/* Garbage must come out as valid markup, never as a crash. */
+static void
+test_parse_garbage (void)
+{
+  static const char *pieces[] = {
+    "*", "**", "_", "`", "```", "~~~", "~~", "[", "]", "(", ")", "<", ">", "&", "&amp;",
+    "&#0;", "&#x110000;", "\"", "'", "|", "-", "1.", "#", "> ", "\n", "\n\n", "    ",
+    "\t", "\\", "!", "[x](", "javascript:", "http://", "<a href=\"x\">", "</a>",
+    "\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80", "\x01", "\x7f", "\xc2\x85", "\r",
+    "\xef\xbf\xbe", "é", "👍", "www.", "@", ".com", "- [ ] ", "|---|", "---",
+  };
+
+  for (guint round = 0; round < 3000; round++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autoptr(ConfabMarkdownDoc) doc = NULL;
+      guint n = g_test_rand_int_range (1, 40);
+
+      for (guint i = 0; i < n; i++)
+        {
+          if (g_test_rand_int_range (0, 10) == 0)
+            g_string_append_c (text, (char) g_test_rand_int_range (0, 256));
+          else
+            g_string_append (text, pieces[g_test_rand_int_range (0, G_N_ELEMENTS (pieces))]);
+        }
+
+      doc = confab_markdown_parse (text->str, text->len);
+      assert_doc_markup_valid (doc);
+      g_assert_cmpuint (confab_markdown_doc_get_stable_length (doc), <=, text->len);
+      g_assert_cmpuint (confab_markdown_doc_get_n_stable_blocks (doc), <=,
+                        confab_markdown_doc_get_n_blocks (doc));
+    }
+
+  /* Text with NULs, and a length that stops short of the string. */
+  {
+    static const char with_nul[] = "a\0b *c\0* `\0`";
+    g_autoptr(ConfabMarkdownDoc) doc = confab_markdown_parse (with_nul, sizeof with_nul - 1);
+    g_autoptr(ConfabMarkdownDoc) part = confab_markdown_parse ("[l](http://x \"t\") more", 15);
+
+    assert_doc_markup_valid (doc);
+    assert_doc_markup_valid (part);
+  }
+}
+
+static void
+test_parse_stable_length (void)
+{
+  static const struct {
+    const char *text;
+    gsize       stable;
+  } cases[] = {
+    { "", 0 },
+    { "one paragraph", 0 },
+    { "first\n\nsecond", 7 },
+    { "first\n\nsecond\n\nthird is long", 15 },
+    /* The line that starts the last unit must be complete. */
+    { "first\n\n- a\n-", 7 },
+    { "- a\n- b\n", 4 },
+    /* A fence is open until closed. */
+    { "text\n\n```\ncode\n\nmore code\n", 6 },
+    { "text\n\n```\ncode\n```\n\nafter\n", 20 },
+    /* A table needs its delimiter row. */
+    { "para\n\n| a | b |\n|-", 0 },
+    { "para\n\n| a | b |\n|---|---|\n", 6 },
+    /* Text that only looks like another block is not a place to cut. */
+    { "a\n\n# heading\n", 3 },
+    { "- a\n\n  ```\n```py\nx\n", 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize stable = confab_markdown_stable_length (cases[i].text, strlen (cases[i].text));
+
+      g_test_message ("case %u: %s", i, cases[i].text);
+      g_assert_cmpuint (stable, ==, cases[i].stable);
+    }
+}
+
+/* Streaming at the parser level: every prefix, cut where the doc says,
+ * must add up to the whole. */
+static void
+test_parse_split_equivalence (void)
+{
+  g_autoptr(GPtrArray) names = list_markdown_fixtures ();
+  g_autoptr(GPtrArray) sse = list_sse_expected ();
+
+  g_ptr_array_extend_and_steal (names, g_steal_pointer (&sse));
+
+  for (guint n = 0; n < names->len; n++)
+    {
+      g_autofree char *text = NULL;
+      g_autoptr(ConfabMarkdownDoc) whole = NULL;
+      g_autoptr(GPtrArray) blocks = g_ptr_array_new_with_free_func ((GDestroyNotify) confab_markdown_block_free);
+      gsize len;
+      gsize frozen = 0;
+      guint next = 0;
+      gsize step;
+
+      if (strstr (names->pdata[n], "references") != NULL)
+        continue;
+
+      text = read_fixture (names->pdata[n], &len);
+      whole = confab_markdown_parse (text, len);
+      step = MAX (1, len / 400);
+
+      for (gsize end = 1; end <= len; end += step)
+        {
+          g_autoptr(ConfabMarkdownDoc) doc = NULL;
+          gsize stable;
+
+          doc = confab_markdown_parse_continued (text + frozen, end - frozen, next);
+          stable = confab_markdown_doc_get_stable_length (doc);
+          if (stable == 0)
+            continue;
+
+          for (guint i = 0; i < confab_markdown_doc_get_n_stable_blocks (doc); i++)
+            g_ptr_array_add (blocks, confab_markdown_block_copy (confab_markdown_doc_get_block (doc, i)));
+          frozen += stable;
+          next = confab_markdown_doc_get_next_number (doc);
+        }
+
+      {
+        g_autoptr(ConfabMarkdownDoc) tail = confab_markdown_parse_continued (text + frozen, len - frozen, next);
+
+        for (guint i = 0; i < confab_markdown_doc_get_n_blocks (tail); i++)
+          g_ptr_array_add (blocks, confab_markdown_block_copy (confab_markdown_doc_get_block (tail, i)));
+      }
+
+      g_test_message ("%s: %u blocks", (char *) names->pdata[n], blocks->len);
+      g_assert_cmpuint (blocks->len, ==, confab_markdown_doc_get_n_blocks (whole));
+      for (guint i = 0; i < blocks->len; i++)
+        g_assert_true (confab_markdown_block_equal (blocks->pdata[i], confab_markdown_doc_get_block (whole, i)));
+    }
+}
+
+/* Widgets */
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static void
+append_escaped (GString    *out,
+                const char *text)
+{
+  g_autoptr(GString) escaped = g_string_new (text);
+
+  g_string_replace (escaped, "\\", "\\\\", 0);
+  g_string_replace (escaped, "\n", "\\n", 0);
+  g_string_append (out, escaped->str);
+}
+
+static char *
+buffer_text (GtkWidget *code_block)
+{
+  GtkWidget *view = find_descendant (code_block, GTK_TYPE_TEXT_VIEW);
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+
+  g_assert_nonnull (view);
+  buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+static void
+serialize_label (GString   *out,
+                 GtkWidget *label)
+{
+  static const char *classes[] = {
+    "md-paragraph", "md-list-item", "md-quote", "md-heading",
+    "title-1", "title-2", "title-3", "title-4", "heading",
+  };
+  gboolean first = TRUE;
+
+  g_string_append (out, "label[");
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    if (gtk_widget_has_css_class (label, classes[i]))
+      {
+        g_string_append_printf (out, "%s%s", first ? "" : " ", classes[i]);
+        first = FALSE;
+      }
+  g_string_append_printf (out, "] indent=%d: ", gtk_widget_get_margin_start (label));
+  append_escaped (out, gtk_label_get_text (GTK_LABEL (label)));
+}
+
+static void
+serialize_table (GString   *out,
+                 GtkWidget *scroller)
+{
+  GtkWidget *grid = find_descendant (scroller, GTK_TYPE_GRID);
+  int n_rows = 0;
+  int n_columns = 0;
+
+  g_assert_nonnull (grid);
+  g_assert_true (gtk_scrolled_window_get_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller)));
+
+  for (GtkWidget *cell = gtk_widget_get_first_child (grid);
+       cell != NULL;
+       cell = gtk_widget_get_next_sibling (cell))
+    {
+      int column, row;
+
+      gtk_grid_query_child (GTK_GRID (grid), cell, &column, &row, NULL, NULL);
+      n_rows = MAX (n_rows, row + 1);
+      n_columns = MAX (n_columns, column + 1);
+    }
+
+  g_string_append_printf (out, "table[%dx%d]", n_rows, n_columns);
+  for (int row = 0; row < n_rows; row++)
+    {
+      g_string_append (out, row == 0 ? ": " : " / ");
+      for (int column = 0; column < n_columns; column++)
+        {
+          GtkWidget *cell = gtk_grid_get_child_at (GTK_GRID (grid), column, row);
+
+          g_assert_true (GTK_IS_LABEL (cell));
+          if (column > 0)
+            g_string_append (out, " | ");
+          append_escaped (out, gtk_label_get_text (GTK_LABEL (cell)));
+          if (gtk_widget_has_css_class (cell, "md-table-header"))
+            g_string_append (out, "*");
+          if (gtk_label_get_xalign (GTK_LABEL (cell)) > 0.9f)
+            g_string_append (out, ">");
+          else if (gtk_label_get_xalign (GTK_LABEL (cell)) > 0.4f)
+            g_string_append (out, "^");
+        }
+    }
+}
+
+/* Kind and text of every block widget, one line each. */
+static char *
+serialize_view (ConfabMarkdownView *view)
+{
+  GString *out = g_string_new (NULL);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_LABEL (child))
+        {
+          g_assert_true (gtk_label_get_wrap (GTK_LABEL (child)));
+          g_assert_cmpint (gtk_label_get_wrap_mode (GTK_LABEL (child)), ==, PANGO_WRAP_WORD_CHAR);
+          g_assert_true (gtk_label_get_selectable (GTK_LABEL (child)));
+          g_assert_true (gtk_label_get_use_markup (GTK_LABEL (child)));
+          g_assert_cmpfloat (gtk_label_get_xalign (GTK_LABEL (child)), ==, 0.0f);
+          serialize_label (out, child);
+        }
+      else if (CONFAB_IS_CODE_BLOCK (child))
+        {
+          g_autofree char *code = buffer_text (child);
+
+          g_string_append_printf (out, "code[%s] indent=%d: ",
+                                  confab_code_block_get_language (CONFAB_CODE_BLOCK (child)),
+                                  gtk_widget_get_margin_start (child));
+          append_escaped (out, code);
+        }
+      else if (GTK_IS_SCROLLED_WINDOW (child))
+        serialize_table (out, child);
+      else if (GTK_IS_SEPARATOR (child))
+        g_string_append (out, "rule");
+      else
+        g_error ("Unexpected block widget %s", G_OBJECT_TYPE_NAME (child));
+
+      g_string_append_c (out, '\n');
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static ConfabMarkdownView *
+new_view (void)
+{
+  return g_object_ref_sink (CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ()));
+}
+
+static char *
+render_whole (const char *text)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  char *tree;
+
+  confab_markdown_view_set_text (view, text);
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+
+  return tree;
+}
+
+static void
+test_view_fixture (gconstpointer data)
+{
+  const char *name = data;
+  g_autofree char *text = NULL;
+  g_autofree char *tree_name = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *tree = NULL;
+  g_autoptr(ConfabMarkdownView) view = NULL;
+  gsize len;
+
+  text = read_fixture (name, &len);
+  tree_name = g_strconcat (name, ".tree", NULL);
+  tree_name[strlen (name) - 3] = '\0';
+  tree_name = g_strconcat (tree_name, ".tree", NULL);
+  expected = read_fixture (tree_name, NULL);
+
+  view = new_view ();
+  confab_markdown_view_set_text (view, text);
+  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (view)));
+  g_assert_cmpstr (confab_markdown_view_get_text (view), ==, text);
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+
+  g_assert_cmpstr (tree, ==, expected);
+  assert_no_logs ();
+
+  g_assert_finalize_object (g_steal_pointer (&view));
+}
+
+static void
+test_view_escaping (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  static const char *texts[] = {
+    "A reply containing <span foreground=\"red\">x</span> here.",
+    "Tom & Jerry; an unbalanced <b> tag; &amp; stays as typed; &lt; too.",
+    "Code span: a < b && c > d and <i>.",
+    NULL,
+    "say \"hi\" & <wave>",
+    "Quote marks ' and \" and a NUL-free tab\there.",
+  };
+  g_autofree char *text = read_fixture ("markdown/escaping.md", NULL);
+  GtkWidget *child;
+  guint i = 0;
+
+  confab_markdown_view_set_text (view, text);
+  confab_markdown_view_flush (view);
+
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (view));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child), i++)
+    {
+      g_assert_cmpuint (i, <, G_N_ELEMENTS (texts));
+      if (texts[i] == NULL)
+        {
+          g_autofree char *code = buffer_text (child);
+
+          g_assert_true (CONFAB_IS_CODE_BLOCK (child));
+          g_assert_cmpstr (code, ==, "<b>&amp;</b> <script>alert(\"x\")</script>");
+          continue;
+        }
+
+      g_assert_true (GTK_IS_LABEL (child));
+      g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (child)), ==, texts[i]);
+    }
+  g_assert_cmpuint (i, ==, G_N_ELEMENTS (texts));
+
+  assert_no_logs ();
+}
+
+static void
+test_view_links (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  GtkWidget *label;
+  gboolean handled = FALSE;
+
+  confab_markdown_view_set_text (view,
+                                 "[web](https://example.com/a&b) [bad](javascript:alert(1))\n\n"
+                                 "no links here");
+  confab_markdown_view_flush (view);
+
+  label = gtk_widget_get_first_child (GTK_WIDGET (view));
+  g_assert_true (GTK_IS_LABEL (label));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "web bad");
+  /* The URI shows as a tooltip (the link's title). */
+  g_assert_true (gtk_widget_get_has_tooltip (label));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), "title=\"https://example.com/a&amp;amp;b\""));
+  g_assert_null (strstr (gtk_label_get_label (GTK_LABEL (label)), "javascript"));
+
+  /* Whatever reaches the label, only web and mail links may open. */
+  g_signal_emit_by_name (label, "activate-link", "javascript:alert(1)", &handled);
+  g_assert_true (handled);
+  handled = FALSE;
+  g_signal_emit_by_name (label, "activate-link", "file:///etc/passwd", &handled);
+  g_assert_true (handled);
+
+  label = gtk_widget_get_next_sibling (label);
+  g_assert_true (GTK_IS_LABEL (label));
+  g_assert_false (gtk_widget_get_has_tooltip (label));
+
+  g_assert_true (confab_markdown_uri_is_safe ("HTTPS://x"));
+  g_assert_true (confab_markdown_uri_is_safe ("mailto:a@b"));
+  g_assert_false (confab_markdown_uri_is_safe ("ftp://x"));
+  g_assert_false (confab_markdown_uri_is_safe (" javascript:x"));
+
+  assert_no_logs ();
+}
+
+static void
+test_view_edit_rebuilds (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  g_autofree char *tree = NULL;
+
+  confab_markdown_view_set_streaming (view, TRUE);
+  confab_markdown_view_set_text (view, "first paragraph\n\nsecond paragraph\n\nthird");
+  confab_markdown_view_flush (view);
+  g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), >, 0);
+
+  /* Not an extension: everything is rendered anew. */
+  confab_markdown_view_set_text (view, "# Other\n\nfirst paragraph");
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==,
+                   "label[md-heading title-1] indent=0: Other\n"
+                   "label[md-paragraph] indent=0: first paragraph\n");
+
+  /* Shorter text is an edit too. */
+  confab_markdown_view_set_text (view, "# Oth");
+  confab_markdown_view_flush (view);
+  g_clear_pointer (&tree, g_free);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, "label[md-heading title-1] indent=0: Oth\n");
+
+  /* Same text: nothing to do. */
+  confab_markdown_view_set_text (view, "# Oth");
+  confab_markdown_view_flush (view);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, 3);
+
+  confab_markdown_view_set_text (view, NULL);
+  confab_markdown_view_flush (view);
+  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (view)));
+  g_assert_cmpstr (confab_markdown_view_get_text (view), ==, "");
+
+  assert_no_logs ();
+}
+
+/* Streaming */
+
+static gsize
+utf8_safe_cut (const char *text,
+               gsize       len,
+               gsize       cut)
+{
+  while (cut < len && ((guchar) text[cut] & 0xc0) == 0x80)
+    cut++;
+  return cut;
+}
+
+static void
+stream_and_compare (const char *name,
+                    const char *text,
+                    gsize       len)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  g_autofree char *expected = render_whole (text);
+  g_autofree char *streamed = NULL;
+  gsize pos = 0;
+
+  confab_markdown_view_set_streaming (view, TRUE);
+  g_assert_true (confab_markdown_view_get_streaming (view));
+
+  while (pos < len)
+    {
+      g_autofree char *prefix = NULL;
+      gsize step = g_test_rand_int_range (1, MAX (2, MIN (64, len / 8 + 2)));
+
+      pos = utf8_safe_cut (text, len, MIN (len, pos + step));
+      prefix = g_strndup (text, pos);
+      confab_markdown_view_set_text (view, prefix);
+      if (g_test_rand_int_range (0, 3) == 0)
+        confab_markdown_view_flush (view);
+    }
+
+  confab_markdown_view_flush (view);
+  confab_markdown_view_set_streaming (view, FALSE);
+  confab_markdown_view_flush (view);
+  streamed = serialize_view (view);
+
+  g_test_message ("%s: %u frozen widgets fixed at the end", name,
+                  confab_markdown_view_get_n_fixed_at_end (view));
+  g_assert_cmpstr (streamed, ==, expected);
+
+  /* The frozen blocks were already right, unless a link reference defined
+   * at the end changed text before it. */
+  if (strstr (name, "references") == NULL)
+    g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), ==, 0);
+
+  assert_no_logs ();
+}
+
+static void
+test_view_streaming (void)
+{
+  g_autoptr(GPtrArray) names = list_markdown_fixtures ();
+  g_autoptr(GPtrArray) sse = list_sse_expected ();
+
+  g_ptr_array_extend_and_steal (names, g_steal_pointer (&sse));
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *text = NULL;
+      gsize len;
+
+      text = read_fixture (names->pdata[i], &len);
+      g_assert_true (g_utf8_validate (text, len, NULL));
+      stream_and_compare (names->pdata[i], text, len);
+    }
+}
+
+static void
+test_view_streaming_references (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  g_autofree char *text = read_fixture ("markdown/references.md", NULL);
+  g_autofree char *expected = render_whole (text);
+  g_autofree char *tree = NULL;
+  const char *def = strstr (text, "[docs]:");
+
+  /* Streamed up to the definition, the reference is plain text... */
+  confab_markdown_view_set_streaming (view, TRUE);
+  for (gsize i = 1; text + i <= def; i++)
+    {
+      g_autofree char *prefix = g_strndup (text, i);
+
+      confab_markdown_view_set_text (view, prefix);
+      confab_markdown_view_flush (view);
+    }
+  confab_markdown_view_set_text (view, text);
+  confab_markdown_view_flush (view);
+  g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), >, 0);
+
+  /* ...and the final render fixes the frozen paragraph. */
+  confab_markdown_view_set_streaming (view, FALSE);
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected);
+  g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), ==, 1);
+  g_assert_true (gtk_widget_get_has_tooltip (gtk_widget_get_first_child (GTK_WIDGET (view))));
+
+  assert_no_logs ();
+}
+
+static void
+test_view_frozen_kept (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkWidget *first;
+  GtkWidget *second;
+  gsize frozen_len;
+  guint renders;
+
+  confab_markdown_view_set_streaming (view, TRUE);
+
+  for (guint i = 0; i < 50; i++)
+    g_string_append_printf (text, "Paragraph %u with *some* text.\n\n", i);
+  g_string_append (text, "```c\nint x;\n```\n\n- item a\n- item b\n");
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+
+  first = gtk_widget_get_first_child (GTK_WIDGET (view));
+  second = gtk_widget_get_next_sibling (first);
+  g_assert_true (GTK_IS_LABEL (first));
+  g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), >=, 50);
+  frozen_len = confab_markdown_view_get_frozen_length (view);
+  g_assert_cmpuint (frozen_len, >, 0);
+
+  renders = confab_markdown_view_get_render_count (view);
+  for (guint i = 0; i < 200; i++)
+    {
+      g_string_append_printf (text, "- item %u\n", i);
+      confab_markdown_view_set_text (view, text->str);
+      if (i % 7 == 0)
+        confab_markdown_view_flush (view);
+    }
+  g_string_append (text, "\nThe end.");
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders + 30);
+
+  /* The same widgets, and the frozen text grew: only the tail is parsed. */
+  g_assert_true (gtk_widget_get_first_child (GTK_WIDGET (view)) == first);
+  g_assert_true (gtk_widget_get_next_sibling (first) == second);
+  g_assert_cmpuint (confab_markdown_view_get_frozen_length (view), >, frozen_len);
+  g_assert_cmpuint (confab_markdown_view_get_frozen_length (view), >, text->len - 100);
+
+  confab_markdown_view_set_streaming (view, FALSE);
+  confab_markdown_view_flush (view);
+  g_assert_true (gtk_widget_get_first_child (GTK_WIDGET (view)) == first);
+  g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), ==, 0);
+
+  assert_no_logs ();
+}
+
+/* Frames */
+
+typedef struct
+{
+  guint n_frames;
+} FrameCounter;
+
+static gboolean
+count_frame_cb (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  FrameCounter *counter = user_data;
+
+  counter->n_frames++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for %s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_view_one_render_per_frame (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  FrameCounter counter = { 0, };
+  guint timeout_id;
+  guint tick_id;
+  guint renders;
+  guint frames;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
+  gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (view));
+  confab_markdown_view_set_streaming (view, TRUE);
+  gtk_window_present (GTK_WINDOW (window));
+
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
+  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+
+  /* Keep frames coming, and count them. */
+  tick_id = gtk_widget_add_tick_callback (window, count_frame_cb, &counter, NULL);
+
+  renders = confab_markdown_view_get_render_count (view);
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_string_append_printf (text, "word%u ", i);
+      if (i % 100 == 99)
+        g_string_append (text, "\n\n");
+      confab_markdown_view_set_text (view, text->str);
+    }
+  /* Nothing happens until the frame. */
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders);
+
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a render");
+  while (confab_markdown_view_get_render_count (view) == renders)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders + 1);
+
+  /* More frames without new text render nothing. */
+  frames = counter.n_frames;
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "three frames");
+  while (counter.n_frames < frames + 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders + 1);
+
+  /* And the one render showed all of the text. */
+  g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), ==, 9);
+  {
+    GtkWidget *last = gtk_widget_get_last_child (GTK_WIDGET (view));
+    g_assert_true (g_str_has_suffix (gtk_label_get_text (GTK_LABEL (last)), "word999"));
+  }
+
+  gtk_widget_remove_tick_callback (window, tick_id);
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  assert_no_logs ();
+}
+
+/* Code blocks */
+
+typedef struct
+{
+  GString *inserted;
+  guint    n_inserts;
+} InsertLog;
+
+static void
+insert_text_cb (GtkTextBuffer *buffer,
+                GtkTextIter   *location,
+                const char    *text,
+                int            len,
+                InsertLog     *log)
+{
+  g_string_append_len (log->inserted, text, len);
+  log->n_inserts++;
+}
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  char **text = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*text);
+}
+
+static void
+test_code_block (void)
+{
+  ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
+  GtkWidget *scroller = find_descendant (GTK_WIDGET (block), GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *button = find_descendant (GTK_WIDGET (block), GTK_TYPE_BUTTON);
+  GtkSourceBuffer *buffer;
+  InsertLog log = { g_string_new (NULL), 0 };
+  g_autofree char *text = NULL;
+  char *copied = NULL;
+  GtkPolicyType hpolicy, vpolicy;
+  guint timeout_id;
+
+  g_assert_nonnull (view);
+  buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
+  g_assert_false (gtk_text_view_get_editable (GTK_TEXT_VIEW (view)));
+  g_assert_true (gtk_text_view_get_monospace (GTK_TEXT_VIEW (view)));
+  g_assert_cmpint (gtk_text_view_get_wrap_mode (GTK_TEXT_VIEW (view)), ==, GTK_WRAP_NONE);
+  gtk_scrolled_window_get_policy (GTK_SCROLLED_WINDOW (scroller), &hpolicy, &vpolicy);
+  g_assert_cmpint (hpolicy, ==, GTK_POLICY_AUTOMATIC);
+  g_assert_cmpint (vpolicy, ==, GTK_POLICY_NEVER);
+  g_assert_true (gtk_scrolled_window_get_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller)));
+  g_assert_cmpstr (gtk_button_get_icon_name (GTK_BUTTON (button)), ==, "edit-copy-symbolic");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (button), ==, "Copy");
+
+  g_signal_connect (buffer, "insert-text", G_CALLBACK (insert_text_cb), &log);
+
+  confab_code_block_set_code (block, "py", "def f():\n");
+  g_assert_cmpstr (gtk_source_language_get_id (gtk_source_buffer_get_language (buffer)), ==, "python3");
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpstr (text, ==, "def f():");
+
+  /* Growth inserts only the new text. */
+  g_string_truncate (log.inserted, 0);
+  log.n_inserts = 0;
+  confab_code_block_set_code (block, "py", "def f():\n    return 1\n");
+  g_assert_cmpstr (log.inserted->str, ==, "\n    return 1");
+  g_assert_cmpuint (log.n_inserts, ==, 1);
+
+  /* The same code again touches nothing. */
+  confab_code_block_set_code (block, "py", "def f():\n    return 1\n");
+  g_assert_cmpuint (log.n_inserts, ==, 1);
+
+  /* Something else replaces it. */
+  confab_code_block_set_code (block, "py", "x = 2\n");
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpstr (text, ==, "x = 2");
+  g_assert_cmpstr (confab_code_block_get_code (block), ==, "x = 2\n");
+
+  /* Copy puts the shown code on the clipboard and says so. */
+  confab_code_block_copy (block);
+  g_assert_cmpstr (gtk_button_get_icon_name (GTK_BUTTON (button)), ==, "object-select-symbolic");
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (block)), NULL,
+                                 clipboard_read_cb, &copied);
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the clipboard");
+  while (copied == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+  g_assert_cmpstr (copied, ==, "x = 2");
+  g_free (copied);
+
+  g_string_free (log.inserted, TRUE);
+  g_assert_finalize_object (block);
+  assert_no_logs ();
+}
+
+static void
+test_code_block_languages (void)
+{
+  static const struct {
+    const char *fence;
+    const char *id;
+  } cases[] = {
+    { "js", "js" }, { "javascript", "js" }, { "ts", "typescript" }, { "py", "python3" },
+    { "Python", "python3" }, { "sh", "sh" }, { "bash", "sh" }, { "shell", "sh" },
+    { "c++", "cpp" }, { "cpp", "cpp" }, { "rs", "rust" }, { "rust", "rust" },
+    { "yml", "yaml" }, { "md", "markdown" }, { "c", "c" }, { "go", "go" }, { "java", "java" },
+    { "json", "json" }, { "html", "html" }, { "diff", "diff" }, { "cs", "c-sharp" },
+    { "rb", "ruby" }, { "toml", "toml" }, { "sql", "sql" }, { "kt", "kotlin" },
+    { "", NULL }, { "text", NULL }, { "no-such-language", NULL }, { "../../etc", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+      GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
+      GtkSourceBuffer *buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
+      GtkSourceLanguage *language;
+
+      confab_code_block_set_code (block, cases[i].fence, "x\n");
+      language = gtk_source_buffer_get_language (buffer);
+      g_test_message ("%s", cases[i].fence);
+      g_assert_cmpstr (language ? gtk_source_language_get_id (language) : NULL, ==, cases[i].id);
+      g_assert_cmpstr (confab_code_block_get_language (block), ==, cases[i].fence);
+
+      g_assert_finalize_object (block);
+    }
+
+  assert_no_logs ();
+}
+
+static void
+test_code_block_dark (void)
+{
+  AdwStyleManager *manager = adw_style_manager_get_default ();
+  ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
+  GtkSourceBuffer *buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_DARK);
+  g_assert_true (adw_style_manager_get_dark (manager));
+  g_assert_cmpstr (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)),
+                   ==, "Adwaita-dark");
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  g_assert_cmpstr (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)),
+                   ==, "Adwaita");
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_DEFAULT);
+  g_assert_finalize_object (block);
+  assert_no_logs ();
+}
+
+static void
+load_css (void)
+{
+  g_autoptr(GtkCssProvider) provider = NULL;
+
+  if (!g_resources_get_info (CSS_RESOURCE, 0, NULL, NULL, NULL))
+    return;
+
+  provider = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (provider, CSS_RESOURCE);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GPtrArray) fixtures = NULL;
+
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  adw_init ();
+  load_css ();
+
+  g_test_add_func ("/markdown/parse/basics", test_parse_basics);
+  g_test_add_func ("/markdown/parse/quotes", test_parse_quotes);
+  g_test_add_func ("/markdown/parse/lists", test_parse_lists);
+  g_test_add_func ("/markdown/parse/table", test_parse_table);
+  g_test_add_func ("/markdown/parse/code", test_parse_code);
+  g_test_add_func ("/markdown/parse/unclosed-fence", test_parse_unclosed_fence);
+  g_test_add_func ("/markdown/parse/escaping", test_parse_escaping);
+  g_test_add_func ("/markdown/parse/garbage", test_parse_garbage);
+  g_test_add_func ("/markdown/parse/stable-length", test_parse_stable_length);
+  g_test_add_func ("/markdown/parse/split-equivalence", test_parse_split_equivalence);
+
+  fixtures = list_markdown_fixtures ();
+  for (guint i = 0; i < fixtures->len; i++)
+    {
+      const char *name = fixtures->pdata[i];
+      g_autofree char *path = g_strdup_printf ("/markdown/view/fixture/%s", name + strlen ("markdown/"));
+
+      g_test_add_data_func (path, name, test_view_fixture);
+    }
+
+  g_test_add_func ("/markdown/view/escaping", test_view_escaping);
+  g_test_add_func ("/markdown/view/links", test_view_links);
+  g_test_add_func ("/markdown/view/edit-rebuilds", test_view_edit_rebuilds);
+  g_test_add_func ("/markdown/view/streaming", test_view_streaming);
+  g_test_add_func ("/markdown/view/streaming-references", test_view_streaming_references);
+  g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
+  g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
+  g_test_add_func ("/markdown/code-block/basics", test_code_block);
+  g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
+  g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);
+
+  return g_test_run ();
+}

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "confab-application.h"
+#include "confab-message-row.h"
+#include "confab-test-server.h"
+#include "confab-window.h"
+
+/* GLib reads XDG_DATA_HOME once per process: one for all tests, emptied between them. */
+static char *data_home;
+
+typedef struct
+{
+  char              *data_home;
+  ConfabTestServer  *server;
+  ConfabApplication *app;
+  ConfabWindow      *window;
+  gboolean           turn_done;
+} Fixture;
+
+static void
+turn_finished_cb (ConfabChatSession  *session,
+                  ConfabConversation *conversation,
+                  ConfabMessage      *assistant,
+                  Fixture            *fixture)
+{
+  fixture->turn_done = TRUE;
+}
+
+static void
+start_app (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+  g_settings_set_string (settings, "base-url", confab_test_server_get_base_url (fixture->server));
+  g_settings_set_string (settings, "model", "window-test-model");
+
+  static guint n_starts;
+  g_autofree char *app_id = g_strdup_printf ("%s.Test%u", APP_ID, ++n_starts);
+
+  fixture->app = confab_application_new ();
+  /* Each start is a new application object; an unused id keeps them apart on the bus. */
+  g_application_set_application_id (G_APPLICATION (fixture->app), app_id);
+  g_application_set_flags (G_APPLICATION (fixture->app), G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fixture->app));
+
+  fixture->window = CONFAB_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
+  g_assert_nonnull (fixture->window);
+
+  if (confab_application_get_session (fixture->app) != NULL)
+    g_signal_connect (confab_application_get_session (fixture->app), "turn-finished",
+                      G_CALLBACK (turn_finished_cb), fixture);
+
+  /* Let it map and settle. */
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+stop_app (Fixture *fixture)
+{
+  if (fixture->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (fixture->window));
+  fixture->window = NULL;
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_object (&fixture->app);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        remove_tree (child);
+      }
+  g_remove (path);
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *confab_dir = g_build_filename (data_home, "confab", NULL);
+
+  remove_tree (confab_dir);
+  fixture->data_home = g_strdup (data_home);
+  fixture->server = confab_test_server_new ();
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  stop_app (fixture);
+  confab_test_server_free (fixture->server);
+  g_free (fixture->data_home);
+}
+
+/* Every label text below @widget, joined by newlines. */
+static void
+collect_text (GtkWidget *widget,
+              GString   *out)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+
+  if (GTK_IS_LABEL (widget))
+    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (widget)));
+  else if (GTK_IS_TEXT_VIEW (widget))
+    {
+      GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (widget));
+      GtkTextIter start, end;
+      g_autofree char *text = NULL;
+
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+      g_string_append_printf (out, "%s\n", text);
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_text (child, out);
+}
+
+static void
+collect_rows (GtkWidget *widget,
+              GPtrArray *rows)
+{
+  if (CONFAB_IS_MESSAGE_ROW (widget) && confab_message_row_get_message (CONFAB_MESSAGE_ROW (widget)))
+    g_ptr_array_add (rows, widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_rows (child, rows);
+}
+
+/* Runs frames until the rows have rendered what their messages hold. */
+static void
+settle (void)
+{
+  gint64 end = g_get_monotonic_time () + 300 * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static char *
+shown_text (Fixture *fixture)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (fixture->window));
+
+  settle ();
+  collect_text (GTK_WIDGET (list), text);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Presses a key in the composer through its own key handling. */
+static gboolean
+press_key (Fixture         *fixture,
+           guint            keyval,
+           GdkModifierType  state)
+{
+  GtkWidget *composer = GTK_WIDGET (confab_chat_view_get_composer (confab_window_get_chat_view (fixture->window)));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (composer);
+  gboolean handled = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !handled; i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller) &&
+          gtk_event_controller_get_propagation_phase (controller) == GTK_PHASE_CAPTURE)
+        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+    }
+
+  return handled;
+}
+
+static void
+type_text (Fixture    *fixture,
+           const char *text)
+{
+  GtkTextView *composer = confab_chat_view_get_composer (confab_window_get_chat_view (fixture->window));
+
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (composer), text, -1);
+}
+
+static char *
+composer_text (Fixture *fixture)
+{
+  GtkTextView *composer = confab_chat_view_get_composer (confab_window_get_chat_view (fixture->window));
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (composer);
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+static void
+test_start_state (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  ConfabChatView *chat_view;
+
+  start_app (fixture);
+  chat_view = confab_window_get_chat_view (fixture->window);
+
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (fixture->window)), ==, "Confab");
+  g_assert_nonnull (confab_chat_view_get_conversation (chat_view));
+  g_assert_cmpint (confab_conversation_get_id (confab_chat_view_get_conversation (chat_view)), ==, 0);
+  g_assert_cmpstr (confab_conversation_get_model (confab_chat_view_get_conversation (chat_view)),
+                   ==, "window-test-model");
+  /* A person can type at once. */
+  g_assert_true (gtk_window_get_focus (GTK_WINDOW (fixture->window)) ==
+                 GTK_WIDGET (confab_chat_view_get_composer (chat_view)));
+  g_assert_cmpuint (g_list_model_get_n_items (confab_window_get_conversations (fixture->window)), ==, 0);
+}
+
+static void
+test_send_and_restart (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *expected = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures",
+                                                 "pydantic-ai-deepseek-reasoning-content-emoji.expected",
+                                                 NULL);
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  GListModel *conversations;
+  ConfabConversation *conversation;
+
+  g_file_get_contents (path, &expected, NULL, NULL);
+  g_assert_nonnull (expected);
+
+  start_app (fixture);
+  confab_test_server_queue_fixture (fixture->server,
+                                    "pydantic-ai-deepseek-reasoning-content-emoji.sse", 200, 5);
+
+  /* Shift+Enter is a new line, not a send. */
+  type_text (fixture, "Hello from the window test");
+  g_assert_false (press_key (fixture, GDK_KEY_Return, GDK_SHIFT_MASK));
+  g_assert_cmpuint (confab_test_server_get_requests (fixture->server)->len, ==, 0);
+
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  text = composer_text (fixture);
+  g_assert_cmpstr (text, ==, "");
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  /* Shown: both messages, the reply's text, and the title. */
+  after = shown_text (fixture);
+  g_assert_nonnull (strstr (after, "Hello from the window test"));
+  g_assert_nonnull (strstr (after, "Hello there! 😊 How can I help you today?"));
+  collect_rows (GTK_WIDGET (confab_chat_view_get_message_list (confab_window_get_chat_view (fixture->window))),
+                rows);
+  g_assert_cmpuint (rows->len, ==, 2);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (fixture->window)), ==,
+                   "Hello from the window test – Confab");
+
+  conversations = confab_window_get_conversations (fixture->window);
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
+
+  /* After a restart it is all there again. */
+  stop_app (fixture);
+  start_app (fixture);
+
+  conversations = confab_window_get_conversations (fixture->window);
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
+  conversation = g_list_model_get_item (conversations, 0);
+  g_assert_cmpstr (confab_conversation_get_title (conversation), ==, "Hello from the window test");
+  confab_window_show_conversation (fixture->window, conversation);
+  g_object_unref (conversation);
+
+  g_free (after);
+  after = shown_text (fixture);
+  g_assert_nonnull (strstr (after, "Hello from the window test"));
+  g_assert_nonnull (strstr (after, expected));
+}
+
+static void
+test_error_shows_retry (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *shown = NULL;
+
+  start_app (fixture);
+  confab_test_server_queue (fixture->server, 401, "application/json",
+                            "{\"error\":{\"message\":\"Incorrect API key provided\"}}",
+                            0, 0, CONFAB_TEST_END_COMPLETE, NULL);
+
+  type_text (fixture, "Hi");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "Incorrect API key provided"));
+  g_assert_nonnull (strstr (shown, "Retry"));
+  g_assert_nonnull (strstr (shown, "Preferences"));
+}
+
+static void
+test_stop_with_escape (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  ConfabChatView *chat_view;
+  ConfabMessage *assistant;
+  g_autofree char *shown = NULL;
+
+  start_app (fixture);
+  confab_test_server_queue (fixture->server, 200, "text/event-stream",
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Once upon a time\"}}]}\n\n",
+                            0, 0, CONFAB_TEST_END_HANG, NULL);
+  type_text (fixture, "Tell me a story");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+
+  chat_view = confab_window_get_chat_view (fixture->window);
+  assistant = confab_conversation_get_last_message (confab_chat_view_get_conversation (chat_view));
+  while (confab_message_get_content_length (assistant) == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chat_view), "chat.stop", NULL));
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_STOPPED);
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "Once upon a time"));
+  g_assert_nonnull (strstr (shown, "Stopped"));
+}
+
+static void
+test_unreadable_database (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (fixture->data_home, "confab", NULL);
+  g_autofree char *path = g_build_filename (dir, "confab.db", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *junk = "this is not a database, but it is somebody's file";
+  gsize len;
+
+  g_mkdir_with_parents (dir, 0700);
+  g_file_set_contents (path, junk, -1, NULL);
+
+  g_test_expect_message ("confab-application", G_LOG_LEVEL_WARNING, "*is damaged*");
+  start_app (fixture);
+  g_test_assert_expected_messages ();
+  g_assert_null (confab_application_get_store (fixture->app));
+
+  /* The window says what is wrong and names the file. */
+  collect_text (GTK_WIDGET (fixture->window), text);
+  g_assert_nonnull (strstr (text->str, path));
+
+  /* The file was not touched. */
+  g_file_get_contents (path, &before, &len, NULL);
+  g_assert_cmpstr (before, ==, junk);
+
+  /* Moving it aside keeps it, and starts fresh. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.move-store-aside", NULL));
+  g_assert_nonnull (confab_application_get_store (fixture->app));
+  {
+    g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *name;
+    gboolean kept = FALSE;
+
+    while ((name = g_dir_read_name (listing)) != NULL)
+      if (g_str_has_prefix (name, "confab.db.broken-"))
+        {
+          g_autofree char *moved = g_build_filename (dir, name, NULL);
+          g_file_get_contents (moved, &after, NULL, NULL);
+          kept = g_strcmp0 (after, junk) == 0;
+        }
+    g_assert_true (kept);
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  data_home = g_dir_make_tmp ("confab-window-XXXXXX", NULL);
+  g_assert_nonnull (data_home);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+#define ADD(name, func) \
+  g_test_add ("/window/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("start-state", test_start_state);
+  ADD ("send-and-restart", test_send_and_restart);
+  ADD ("error-shows-retry", test_error_shows_retry);
+  ADD ("stop", test_stop_with_escape);
+  ADD ("unreadable-database", test_unreadable_database);
+
+#undef ADD
+
+  status = g_test_run ();
+  remove_tree (data_home);
+  g_free (data_home);
+
+  return status;
+}
