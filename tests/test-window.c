@@ -6,9 +6,98 @@
 #include <string.h>
 
 #include "confab-application.h"
+#include "confab-chat-view-private.h"
 #include "confab-message-row.h"
 #include "confab-test-server.h"
 #include "confab-window.h"
+
+/* A network monitor the test turns on and off. */
+#define TEST_TYPE_MONITOR (test_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestMonitor, test_monitor, TEST, MONITOR, GObject)
+
+struct _TestMonitor
+{
+  GObject  parent_instance;
+  gboolean available;
+};
+
+static void test_monitor_iface_init (GNetworkMonitorInterface *iface);
+static void test_monitor_initable_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestMonitor, test_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, test_monitor_initable_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR, test_monitor_iface_init))
+
+static gboolean
+test_monitor_initable_init_func (GInitable     *initable,
+                                 GCancellable  *cancellable,
+                                 GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_monitor_initable_init (GInitableIface *iface)
+{
+  iface->init = test_monitor_initable_init_func;
+}
+
+enum { MONITOR_PROP_0, MONITOR_PROP_AVAILABLE, MONITOR_PROP_METERED, MONITOR_PROP_CONNECTIVITY };
+
+static void
+test_monitor_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  TestMonitor *self = TEST_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MONITOR_PROP_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+    case MONITOR_PROP_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case MONITOR_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL
+                                               : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_monitor_class_init (TestMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_monitor_get_property;
+  g_object_class_override_property (object_class, MONITOR_PROP_AVAILABLE, "network-available");
+  g_object_class_override_property (object_class, MONITOR_PROP_METERED, "network-metered");
+  g_object_class_override_property (object_class, MONITOR_PROP_CONNECTIVITY, "connectivity");
+}
+
+static void
+test_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+}
+
+static void
+test_monitor_init (TestMonitor *self)
+{
+  self->available = TRUE;
+}
+
+static void
+test_monitor_set_available (TestMonitor *self,
+                            gboolean     available)
+{
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+}
 
 /* GLib reads XDG_DATA_HOME once per process: one for all tests, emptied between them. */
 static char *data_home;
@@ -32,12 +121,24 @@ turn_finished_cb (ConfabChatSession  *session,
 }
 
 static void
+start_app_with_url (Fixture    *fixture,
+                    const char *base_url);
+
+static void
 start_app (Fixture *fixture)
+{
+  start_app_with_url (fixture, NULL);
+}
+
+static void
+start_app_with_url (Fixture    *fixture,
+                    const char *base_url)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
 
-  g_settings_set_string (settings, "base-url", confab_test_server_get_base_url (fixture->server));
+  g_settings_set_string (settings, "base-url",
+                         base_url ? base_url : confab_test_server_get_base_url (fixture->server));
   g_settings_set_string (settings, "model", "window-test-model");
 
   static guint n_starts;
@@ -390,6 +491,90 @@ test_unreadable_database (Fixture       *fixture,
   }
 }
 
+static gboolean
+label_shows (GtkWidget  *widget,
+             const char *needle)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  collect_text (widget, text);
+  return strstr (text->str, needle) != NULL;
+}
+
+static void
+test_offline (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(TestMonitor) monitor = g_object_new (TEST_TYPE_MONITOR, NULL);
+  g_autofree char *kept = NULL;
+  ConfabChatView *chat_view;
+
+  /* A server beyond this machine; nothing is ever sent to it here. */
+  start_app_with_url (fixture, "https://confab-test.invalid/v1");
+  chat_view = confab_window_get_chat_view (fixture->window);
+  confab_chat_view_set_network_monitor (chat_view, G_NETWORK_MONITOR (monitor));
+  g_assert_false (label_shows (GTK_WIDGET (chat_view), "You are offline"));
+
+  test_monitor_set_available (monitor, FALSE);
+  g_assert_true (label_shows (GTK_WIDGET (chat_view), "You are offline"));
+
+  type_text (fixture, "Typed while offline");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  kept = composer_text (fixture);
+  g_assert_cmpstr (kept, ==, "Typed while offline");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (confab_chat_view_get_conversation (chat_view))),
+                    ==, 0);
+
+  test_monitor_set_available (monitor, TRUE);
+  g_assert_false (label_shows (GTK_WIDGET (chat_view), "You are offline"));
+  confab_chat_view_set_network_monitor (chat_view, NULL);
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* borrowed */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+
+  return NULL;
+}
+
+static void
+test_plain_http_key_asks_first (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  AdwMessageDialog *dialog;
+  g_autofree char *kept = NULL;
+  ConfabChatView *chat_view;
+
+  g_setenv ("OPENAI_API_KEY", "sk-window-test-not-a-real-key", TRUE);
+  start_app_with_url (fixture, "http://confab-test.invalid/v1");
+  chat_view = confab_window_get_chat_view (fixture->window);
+
+  type_text (fixture, "Is this safe?");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+
+  dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "plain HTTP"));
+
+  /* Cancel: nothing is stored or sent, the text stays. */
+  adw_message_dialog_response (dialog, "cancel");
+  kept = composer_text (fixture);
+  g_assert_cmpstr (kept, ==, "Is this safe?");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (confab_chat_view_get_conversation (chat_view))),
+                    ==, 0);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_setenv ("OPENAI_API_KEY", "", TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -410,6 +595,8 @@ main (int   argc,
   ADD ("error-shows-retry", test_error_shows_retry);
   ADD ("stop", test_stop_with_escape);
   ADD ("unreadable-database", test_unreadable_database);
+  ADD ("offline", test_offline);
+  ADD ("plain-http-key-asks-first", test_plain_http_key_asks_first);
 
 #undef ADD
 

@@ -618,9 +618,13 @@ text_cb (MD_TEXTTYPE    type,
       break;
 
     case MD_TEXT_BR:
+      g_string_append_c (out, p->cell != NULL ? ' ' : '\n');
+      break;
+
     case MD_TEXT_SOFTBR:
-      /* Chat models mean their single newlines. */
-      g_string_append_c (out, code ? '\n' : (p->cell != NULL ? ' ' : '\n'));
+      /* A soft break is a space, as in CommonMark; a newline would also
+       * start the next line under a list item's marker. */
+      g_string_append_c (out, code ? '\n' : ' ');
       break;
 
     case MD_TEXT_NORMAL:

@@ -185,7 +185,15 @@ confab_application_startup (GApplication *application)
   static const char *search_accels[] = { "<Control>k", "<Control>f", NULL };
   static const char *sidebar_accels[] = { "F9", NULL };
 
+  g_autoptr(GtkCssProvider) markdown_css = gtk_css_provider_new ();
+
   G_APPLICATION_CLASS (confab_application_parent_class)->startup (application);
+
+  /* style.css is loaded by AdwApplication; the Markdown blocks bring their own. */
+  gtk_css_provider_load_from_resource (markdown_css, "/io/github/confab/Confab/confab-markdown.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (markdown_css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);

@@ -5,8 +5,11 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "confab-chat-view.h"
+#include "confab-chat-view-private.h"
+#include "confab-config.h"
 #include "confab-message-row.h"
 
 /* Messages loaded at a time; older ones come in as the person scrolls up. */
@@ -36,6 +39,8 @@ struct _ConfabChatView
   AdwWindowTitle     *window_title;
 
   /* Owned */
+  GNetworkMonitor    *network_monitor;
+  GHashTable         *insecure_ok;     /* base URLs the person agreed to send a key to */
   ConfabChatSession  *session;
   ConfabConversation *conversation;
   GSignalGroup       *session_signals;
@@ -250,26 +255,78 @@ composer_changed_cb (ConfabChatView *self)
   gtk_widget_set_visible (self->placeholder, gtk_text_buffer_get_char_count (buffer) == 0);
 }
 
+/* The base URL and key of the session's provider, when it has such properties. */
 static void
-send_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+dup_provider_target (ConfabChatView  *self,
+                     char           **base_url,
+                     char           **key)
 {
-  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+  ConfabProvider *provider = self->session ? confab_chat_session_get_provider (self->session) : NULL;
+
+  *base_url = NULL;
+  *key = NULL;
+
+  if (provider != NULL &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (provider), "base-url") != NULL &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (provider), "api-key") != NULL)
+    g_object_get (provider, "base-url", base_url, "api-key", key, NULL);
+}
+
+static gboolean
+is_loopback_url (const char *base_url)
+{
+  g_autoptr(GUri) uri = base_url ? g_uri_parse (base_url, G_URI_FLAGS_NONE, NULL) : NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+
+  if (host == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+
+  address = g_inet_address_new_from_string (host);
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+/* Offline matters only for servers beyond this machine. */
+static gboolean
+is_offline (ConfabChatView *self)
+{
+  g_autofree char *base_url = NULL;
+  g_autofree char *key = NULL;
+
+  if (self->network_monitor == NULL ||
+      g_network_monitor_get_network_available (self->network_monitor))
+    return FALSE;
+
+  dup_provider_target (self, &base_url, &key);
+  if (key != NULL)
+    memset (key, 0, strlen (key));
+
+  return !is_loopback_url (base_url);
+}
+
+static void
+update_status (ConfabChatView *self)
+{
+  gboolean offline = is_offline (self);
+
+  gtk_label_set_text (self->status_label,
+                      offline ? _("You are offline. What you type stays here until you can send it.")
+                              : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->status_label), offline);
+}
+
+static void
+do_send (ConfabChatView *self)
+{
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *stripped = NULL;
   GtkTextIter start, end;
-
-  if (self->session == NULL || self->conversation == NULL)
-    return;
 
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-  stripped = g_strstrip (g_strdup (text));
-  if (*stripped == '\0')
-    return;
 
   /* The text leaves the composer only once it is safely stored. */
   if (!confab_chat_session_send (self->session, self->conversation, text, &error))
@@ -282,6 +339,86 @@ send_action (GtkWidget  *widget,
   gtk_text_buffer_set_text (buffer, "", 0);
   update_header (self);
   update_busy (self);
+}
+
+static void
+insecure_response_cb (AdwMessageDialog *dialog,
+                      const char       *response,
+                      ConfabChatView   *self)
+{
+  const char *base_url = g_object_get_data (G_OBJECT (dialog), "base-url");
+
+  if (g_strcmp0 (response, "send") != 0)
+    return;
+
+  g_hash_table_add (self->insecure_ok, g_strdup (base_url));
+  if (self->session != NULL && self->conversation != NULL)
+    do_send (self);
+}
+
+static void
+send_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
+  g_autofree char *text = NULL;
+  g_autofree char *stripped = NULL;
+  g_autofree char *base_url = NULL;
+  g_autofree char *key = NULL;
+  GtkTextIter start, end;
+  gboolean has_key;
+
+  if (self->session == NULL || self->conversation == NULL)
+    return;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  stripped = g_strstrip (g_strdup (text));
+  if (*stripped == '\0')
+    return;
+
+  if (is_offline (self))
+    {
+      show_toast (self, _("You are offline. Your message was not sent and is still in the box."));
+      return;
+    }
+
+  dup_provider_target (self, &base_url, &key);
+  has_key = key != NULL && *key != '\0';
+  if (key != NULL)
+    memset (key, 0, strlen (key));
+
+  /* A key sent over plain HTTP to another machine can be read on the way. */
+  if (has_key && confab_config_is_insecure_url (base_url) &&
+      !g_hash_table_contains (self->insecure_ok, base_url))
+    {
+      GtkWidget *dialog;
+      GtkRoot *root = gtk_widget_get_root (widget);
+
+      dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                       _("Send Your API Key Unencrypted?"), NULL);
+      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                      _("The server %s uses plain HTTP. Anyone on the network "
+                                        "between you and it could read your API key and your "
+                                        "messages."),
+                                      base_url);
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                        "cancel", _("_Cancel"),
+                                        "send", _("_Send Anyway"),
+                                        NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "send",
+                                                  ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_object_set_data_full (G_OBJECT (dialog), "base-url", g_strdup (base_url), g_free);
+      g_signal_connect_object (dialog, "response", G_CALLBACK (insecure_response_cb), self, 0);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+
+  do_send (self);
 }
 
 static void
@@ -441,6 +578,8 @@ confab_chat_view_dispose (GObject *object)
   g_clear_object (&self->conversation_signals);
   g_clear_object (&self->conversation);
   g_clear_object (&self->session);
+  g_clear_object (&self->network_monitor);
+  g_clear_pointer (&self->insecure_ok, g_hash_table_unref);
 
   G_OBJECT_CLASS (confab_chat_view_parent_class)->dispose (object);
 }
@@ -587,8 +726,27 @@ confab_chat_view_init (ConfabChatView *self)
   g_signal_group_connect_object (self->conversation_signals, "notify::model",
                                  G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
 
+  self->insecure_ok = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  confab_chat_view_set_network_monitor (self, g_network_monitor_get_default ());
+
   update_busy (self);
   update_content_page (self);
+}
+
+void
+confab_chat_view_set_network_monitor (ConfabChatView  *self,
+                                      GNetworkMonitor *monitor)
+{
+  g_return_if_fail (CONFAB_IS_CHAT_VIEW (self));
+
+  if (self->network_monitor != NULL)
+    g_signal_handlers_disconnect_by_func (self->network_monitor, update_status, self);
+
+  if (g_set_object (&self->network_monitor, monitor) && monitor != NULL)
+    g_signal_connect_object (monitor, "notify::network-available",
+                             G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
+
+  update_status (self);
 }
 
 void
@@ -600,8 +758,13 @@ confab_chat_view_set_session (ConfabChatView    *self,
 
   if (g_set_object (&self->session, session))
     {
-      g_signal_group_set_target (self->session_signals, session);
+      if (self->session_signals != NULL)
+        g_signal_group_set_target (self->session_signals, session);
+      if (session != NULL)
+        g_signal_connect_object (session, "notify::provider",
+                                 G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
       update_busy (self);
+      update_status (self);
     }
 }
 

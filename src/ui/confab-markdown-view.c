@@ -144,6 +144,29 @@ xalign_for (ConfabMarkdownAlign align)
     }
 }
 
+/* The scrolled window measures the table's height at its minimum width, so
+ * a cell's minimum width must be its natural width: short cells do not wrap,
+ * long ones wrap at CELL_MAX_WIDTH_CHARS. */
+static void
+set_cell_width (GtkWidget *cell)
+{
+  const char *text = gtk_label_get_text (GTK_LABEL (cell));
+  gboolean wrap = FALSE;
+
+  for (const char *line = text; line != NULL && *line != '\0'; )
+    {
+      const char *end = strchr (line, '\n');
+
+      if (g_utf8_strlen (line, end != NULL ? end - line : -1) > CELL_MAX_WIDTH_CHARS)
+        wrap = TRUE;
+      line = end != NULL ? end + 1 : NULL;
+    }
+
+  gtk_label_set_wrap (GTK_LABEL (cell), wrap);
+  gtk_label_set_width_chars (GTK_LABEL (cell), wrap ? CELL_MAX_WIDTH_CHARS : -1);
+  gtk_label_set_max_width_chars (GTK_LABEL (cell), wrap ? CELL_MAX_WIDTH_CHARS : -1);
+}
+
 static GtkWidget *
 create_cell (const ConfabMarkdownBlock *block,
              guint                      row,
@@ -153,7 +176,7 @@ create_cell (const ConfabMarkdownBlock *block,
 
   cell = create_label (confab_markdown_block_get_cell (block, row, column),
                        confab_markdown_block_get_has_links (block));
-  gtk_label_set_max_width_chars (GTK_LABEL (cell), CELL_MAX_WIDTH_CHARS);
+  set_cell_width (cell);
   gtk_label_set_xalign (GTK_LABEL (cell), xalign_for (confab_markdown_block_get_alignment (block, column)));
   gtk_widget_add_css_class (cell, "md-table-cell");
   if (row < confab_markdown_block_get_n_header_rows (block))
@@ -186,6 +209,7 @@ update_table (GtkWidget                 *grid,
               if (cell != NULL)
                 {
                   set_label_markup (cell, markup, confab_markdown_block_get_has_links (block));
+                  set_cell_width (cell);
                   continue;
                 }
             }

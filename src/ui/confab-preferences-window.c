@@ -38,7 +38,6 @@ struct _ConfabPreferencesWindow
   GtkPopover           *models_popover;
   GtkSearchEntry       *models_search;
   GtkSpinner           *models_spinner;
-  GtkImage             *models_status_icon;
   AdwActionRow         *models_status_row;
   AdwPreferencesGroup  *server_group;
   GtkTextView          *system_message_view;
@@ -52,6 +51,7 @@ struct _ConfabPreferencesWindow
   GCancellable         *fetch_cancellable;
   char                 *base_url;        /* the effective one */
   char                 *stored_key;      /* for base_url; wiped when dropped */
+  GStrv                 models;          /* as last fetched, or NULL */
   guint                 system_message_source;
 
   guint                 updating_system_message : 1;
@@ -198,6 +198,7 @@ confab_preferences_window_update_server_description (ConfabPreferencesWindow *se
 {
   g_autofree char *setting = g_settings_get_string (self->settings, "base-url");
   g_autofree char *description = NULL;
+  g_autofree char *escaped = NULL;
   gboolean from_env = FALSE;
   g_autofree char *effective = confab_config_dup_base_url (self->settings, &from_env);
 
@@ -214,33 +215,41 @@ confab_preferences_window_update_server_description (ConfabPreferencesWindow *se
     /* Translators: %s is a URL */
     description = g_strdup_printf (_("Using %s"), effective);
 
-  adw_preferences_group_set_description (self->server_group, description);
+  /* The description is Pango markup in libadwaita 1.2, and URLs hold '&'. */
+  escaped = g_markup_escape_text (description, -1);
+  adw_preferences_group_set_description (self->server_group, escaped);
 }
 
 /* Model list */
 
+typedef enum
+{
+  STATUS_INFO,
+  STATUS_WARNING,
+  STATUS_ERROR,
+} StatusKind;
+
+/* The row under the model: progress, the outcome of the last fetch, or
+ * nothing (@text NULL). */
 static void
 confab_preferences_window_set_models_status (ConfabPreferencesWindow *self,
                                              const char              *text,
-                                             gboolean                 is_error)
+                                             StatusKind               kind)
 {
   GtkWidget *row = GTK_WIDGET (self->models_status_row);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->models_status_row),
                                  text != NULL ? text : "");
   gtk_widget_set_visible (row, text != NULL);
-  gtk_widget_set_visible (GTK_WIDGET (self->models_status_icon), is_error);
+  adw_action_row_set_icon_name (self->models_status_row,
+                                kind != STATUS_INFO ? "dialog-warning-symbolic" : NULL);
 
-  if (is_error)
-    {
-      gtk_widget_remove_css_class (row, "dim-label");
-      gtk_widget_add_css_class (row, "error");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (row, "error");
-      gtk_widget_add_css_class (row, "dim-label");
-    }
+  gtk_widget_remove_css_class (row, "dim-label");
+  gtk_widget_remove_css_class (row, "warning");
+  gtk_widget_remove_css_class (row, "error");
+  gtk_widget_add_css_class (row, kind == STATUS_ERROR ? "error"
+                                 : kind == STATUS_WARNING ? "warning"
+                                 : "dim-label");
 }
 
 static void
@@ -256,6 +265,8 @@ confab_preferences_window_clear_models (ConfabPreferencesWindow *self)
 {
   GtkWidget *child;
 
+  g_clear_pointer (&self->models, g_strfreev);
+
   /* gtk_list_box_remove_all () is GTK 4.12. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->models_list))) != NULL)
     gtk_list_box_remove (self->models_list, child);
@@ -263,56 +274,128 @@ confab_preferences_window_clear_models (ConfabPreferencesWindow *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->models_button), FALSE);
 }
 
+static const char *
+model_row_get_id (GtkListBoxRow *row)
+{
+  return g_object_get_data (G_OBJECT (row), "confab-model-id");
+}
+
+/* Says how many models the server offers, and whether the chosen one is
+ * among them: a model name the server does not know is the usual reason a
+ * chat fails right after switching servers. */
+static void
+confab_preferences_window_update_models_status (ConfabPreferencesWindow *self)
+{
+  g_autofree char *model = NULL;
+  g_autofree char *text = NULL;
+  StatusKind kind = STATUS_INFO;
+  guint n;
+
+  if (self->models == NULL)
+    return;
+
+  n = g_strv_length (self->models);
+  if (n == 0)
+    {
+      confab_preferences_window_set_models_status (self, _("The server lists no models."),
+                                                   STATUS_WARNING);
+      return;
+    }
+
+  model = g_settings_get_string (self->settings, "model");
+
+  if (model[0] != '\0' && !g_strv_contains ((const char * const *) self->models, model))
+    {
+      /* Translators: %u is a number of models, %s a model name */
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "%u model available; the server does not list “%s”",
+                                           "%u models available; the server does not list “%s”",
+                                           n),
+                              n, model);
+      kind = STATUS_WARNING;
+    }
+  else
+    {
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "%u model available",
+                                           "%u models available",
+                                           n),
+                              n);
+    }
+
+  confab_preferences_window_set_models_status (self, text, kind);
+}
+
+/* Marks the chosen model in the list. */
+static void
+confab_preferences_window_update_model_checks (ConfabPreferencesWindow *self)
+{
+  g_autofree char *model = g_settings_get_string (self->settings, "model");
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->models_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *check;
+
+      if (!GTK_IS_LIST_BOX_ROW (child))
+        continue;
+
+      check = g_object_get_data (G_OBJECT (child), "confab-check");
+      if (check != NULL)
+        gtk_widget_set_opacity (check,
+                                g_strcmp0 (model_row_get_id (GTK_LIST_BOX_ROW (child)), model) == 0);
+    }
+}
+
 static void
 confab_preferences_window_set_models (ConfabPreferencesWindow *self,
                                       const char * const      *models)
 {
-  guint n = 0;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
   confab_preferences_window_clear_models (self);
 
   for (guint i = 0; models != NULL && models[i] != NULL; i++)
     {
+      GtkWidget *row;
+      GtkWidget *box;
       GtkWidget *label;
+      GtkWidget *check;
 
       if (models[i][0] == '\0')
         continue;
 
+      g_strv_builder_add (builder, models[i]);
+
       label = gtk_label_new (models[i]);
       gtk_label_set_xalign (GTK_LABEL (label), 0);
       gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_set_hexpand (label, TRUE);
       gtk_widget_set_tooltip_text (label, models[i]);
-      gtk_list_box_append (self->models_list, label);
-      n++;
+
+      /* Shown through its opacity so that every row keeps the same width. */
+      check = gtk_image_new_from_icon_name ("object-select-symbolic");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (check),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Chosen"),
+                                      -1);
+
+      box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      gtk_box_append (GTK_BOX (box), label);
+      gtk_box_append (GTK_BOX (box), check);
+
+      row = gtk_list_box_row_new ();
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      g_object_set_data_full (G_OBJECT (row), "confab-model-id", g_strdup (models[i]), g_free);
+      g_object_set_data (G_OBJECT (row), "confab-check", check);
+      gtk_list_box_append (self->models_list, row);
     }
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->models_button), n > 0);
+  self->models = g_strv_builder_end (builder);
 
-  if (n == 0)
-    {
-      confab_preferences_window_set_models_status (self, _("The server lists no models."), FALSE);
-    }
-  else
-    {
-      g_autofree char *text = NULL;
-
-      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                           "%u model available",
-                                           "%u models available", n),
-                              n);
-      confab_preferences_window_set_models_status (self, text, FALSE);
-    }
-}
-
-static const char *
-model_row_get_id (GtkListBoxRow *row)
-{
-  GtkWidget *child = gtk_list_box_row_get_child (row);
-
-  if (!GTK_IS_LABEL (child))
-    return NULL;
-
-  return gtk_label_get_label (GTK_LABEL (child));
+  gtk_widget_set_sensitive (GTK_WIDGET (self->models_button), self->models[0] != NULL);
+  confab_preferences_window_update_model_checks (self);
+  confab_preferences_window_update_models_status (self);
 }
 
 static gboolean
@@ -382,6 +465,7 @@ static void
 models_popover_show_cb (ConfabPreferencesWindow *self)
 {
   gtk_editable_set_text (GTK_EDITABLE (self->models_search), "");
+  confab_preferences_window_update_model_checks (self);
   gtk_widget_grab_focus (GTK_WIDGET (self->models_search));
 }
 
@@ -408,7 +492,7 @@ list_models_cb (GObject      *object,
   if (error != NULL)
     {
       confab_preferences_window_clear_models (self);
-      confab_preferences_window_set_models_status (self, error->message, TRUE);
+      confab_preferences_window_set_models_status (self, error->message, STATUS_ERROR);
       return;
     }
 
@@ -431,7 +515,7 @@ confab_preferences_window_fetch_models (ConfabPreferencesWindow *self)
   provider = confab_openai_provider_new (self->base_url, key);
 
   confab_preferences_window_set_fetching (self, TRUE);
-  confab_preferences_window_set_models_status (self, _("Fetching models…"), FALSE);
+  confab_preferences_window_set_models_status (self, _("Fetching models…"), STATUS_INFO);
 
   confab_provider_list_models_async (CONFAB_PROVIDER (provider),
                                      self->fetch_cancellable,
@@ -605,7 +689,7 @@ confab_preferences_window_reload_base_url (ConfabPreferencesWindow *self,
   g_clear_object (&self->fetch_cancellable);
   confab_preferences_window_set_fetching (self, FALSE);
   confab_preferences_window_clear_models (self);
-  confab_preferences_window_set_models_status (self, NULL, FALSE);
+  confab_preferences_window_set_models_status (self, NULL, STATUS_INFO);
 
   confab_preferences_window_update_key_notes (self);
   confab_preferences_window_lookup_key (self);
@@ -665,6 +749,8 @@ settings_model_changed_cb (ConfabPreferencesWindow *self)
   g_autofree char *model = g_settings_get_string (self->settings, "model");
 
   set_editable_text (GTK_EDITABLE (self->model_row), model);
+  confab_preferences_window_update_model_checks (self);
+  confab_preferences_window_update_models_status (self);
 }
 
 static void
@@ -791,6 +877,16 @@ confab_preferences_window_constructed (GObject *object)
 }
 
 static void
+confab_preferences_window_show (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (confab_preferences_window_parent_class)->show (widget);
+
+  /* GtkWindow focuses the first entry, which selects the whole server URL
+   * for the first key press to replace. Start with nothing focused. */
+  gtk_window_set_focus (GTK_WINDOW (widget), NULL);
+}
+
+static void
 confab_preferences_window_dispose (GObject *object)
 {
   ConfabPreferencesWindow *self = CONFAB_PREFERENCES_WINDOW (object);
@@ -823,6 +919,7 @@ confab_preferences_window_finalize (GObject *object)
 
   g_clear_pointer (&self->base_url, g_free);
   g_clear_pointer (&self->stored_key, wipe_free);
+  g_clear_pointer (&self->models, g_strfreev);
 
   G_OBJECT_CLASS (confab_preferences_window_parent_class)->finalize (object);
 }
@@ -885,6 +982,8 @@ confab_preferences_window_class_init (ConfabPreferencesWindowClass *klass)
   object_class->get_property = confab_preferences_window_get_property;
   object_class->set_property = confab_preferences_window_set_property;
 
+  widget_class->show = confab_preferences_window_show;
+
   properties[PROP_SETTINGS] =
     g_param_spec_object ("settings", NULL, NULL,
                          G_TYPE_SETTINGS,
@@ -910,7 +1009,6 @@ confab_preferences_window_class_init (ConfabPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_popover);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_search);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_spinner);
-  gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_status_icon);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_status_row);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, server_group);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, system_message_view);
@@ -946,10 +1044,6 @@ confab_preferences_window_init (ConfabPreferencesWindow *self)
                                               "css-classes", (const char *[]) { "dim-label", NULL },
                                               NULL));
   gtk_search_entry_set_key_capture_widget (self->models_search, GTK_WIDGET (self->models_popover));
-
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self->models_status_row), FALSE);
-  adw_action_row_set_title_lines (self->models_status_row, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->models_status_row), FALSE);
 }
 
 /**
