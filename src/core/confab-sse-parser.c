@@ -212,11 +212,16 @@ fail_line_too_long (ConfabSseParser  *self,
   self->failed = TRUE;
   g_string_truncate (self->line, 0);
   reset_event (self);
-  g_set_error (error,
-               CONFAB_SSE_ERROR,
-               CONFAB_SSE_ERROR_LINE_TOO_LONG,
-               _("The server sent a line longer than %" G_GSIZE_FORMAT " bytes"),
-               self->max_line_length);
+  {
+    g_autofree char *size = g_format_size_full (self->max_line_length, G_FORMAT_SIZE_IEC_UNITS);
+
+    /* Translators: %s is a size such as "8.0 MiB" */
+    g_set_error (error,
+                 CONFAB_SSE_ERROR,
+                 CONFAB_SSE_ERROR_LINE_TOO_LONG,
+                 _("The server sent a line longer than %s"),
+                 size);
+  }
   return FALSE;
 }
 

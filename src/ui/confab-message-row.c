@@ -79,9 +79,13 @@ update_caption (ConfabMessageRow *self)
 
       confab_message_get_usage (message, &prompt, &completion);
       if (completion >= 0)
-        /* Translators: token counts of a reply: sent and received */
-        g_string_append_printf (caption, _(" · %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT " tokens"),
-                                MAX (prompt, 0), completion);
+        {
+          g_autofree char *sent = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (prompt, 0));
+          g_autofree char *received = g_strdup_printf ("%" G_GINT64_FORMAT, completion);
+
+          /* Translators: token counts of a reply: sent, then received */
+          g_string_append_printf (caption, _(" · %s → %s tokens"), sent, received);
+        }
 
       if (g_strcmp0 (confab_message_get_finish_reason (message), "length") == 0)
         g_string_append (caption, _(" · cut off at the length limit"));
