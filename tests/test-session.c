@@ -404,6 +404,54 @@ test_interrupted_keeps_partial (Fixture       *fixture,
 }
 
 static void
+test_continue_appends (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) stored = NULL;
+  g_autoptr(JsonNode) request = NULL;
+  ConfabMessage *assistant;
+  JsonArray *messages;
+
+  confab_test_server_queue (fixture->server, 200, "text/event-stream",
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The first half\"}}]}\n\n",
+                            0, 0, CONFAB_TEST_END_DROP, NULL);
+  send (fixture, "Write two halves");
+  confab_test_wait_for (&fixture->turn_done, 10000);
+  assistant = fixture->finished;
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_INTERRUPTED);
+
+  confab_test_server_queue (fixture->server, 200, "text/event-stream",
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" and the second half.\"},\"finish_reason\":\"stop\"}]}\n\n"
+                            "data: [DONE]\n\n",
+                            0, 0, CONFAB_TEST_END_COMPLETE, NULL);
+  fixture->turn_done = FALSE;
+  confab_chat_session_continue (fixture->session, fixture->conversation, assistant, &error);
+  g_assert_no_error (error);
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_COMPLETE);
+  g_assert_cmpstr (confab_message_get_content (assistant), ==, "The first half and the second half.");
+
+  /* The model saw its own partial reply, then was asked to go on. */
+  request = json_from_string (g_ptr_array_index (confab_test_server_get_requests (fixture->server), 1),
+                              NULL);
+  messages = json_object_get_array_member (json_node_get_object (request), "messages");
+  g_assert_cmpuint (json_array_get_length (messages), ==, 4);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 2), "role"),
+                   ==, "assistant");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 2), "content"),
+                   ==, "The first half");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (messages, 3), "role"),
+                   ==, "user");
+
+  stored = messages_on_disk (fixture);
+  g_assert_cmpuint (stored->len, ==, 2);
+  g_assert_cmpstr (confab_message_get_content (g_ptr_array_index (stored, 1)), ==,
+                   "The first half and the second half.");
+}
+
+static void
 test_busy_refuses_second_send (Fixture       *fixture,
                                gconstpointer  data)
 {
@@ -543,6 +591,7 @@ main (int   argc,
   ADD ("stop-keeps-partial", test_stop_keeps_partial);
   ADD ("error-then-retry", test_error_then_retry);
   ADD ("interrupted-keeps-partial", test_interrupted_keeps_partial);
+  ADD ("continue-appends", test_continue_appends);
   ADD ("busy-refuses-second-send", test_busy_refuses_second_send);
   ADD ("rate-limit-retries-after", test_rate_limit_retries_after);
   ADD ("server-error-gives-up", test_server_error_gives_up);

@@ -450,10 +450,29 @@ turn_request (Turn *turn)
                                      turn_ref (turn));
 }
 
+/* To continue a cut-off reply, the model sees it as its own last turn and is
+ * asked to go on; what comes back is appended to the same message. */
+static void
+add_continue_request (GPtrArray     *history,
+                      ConfabMessage *assistant)
+{
+  g_autoptr(ConfabMessage) partial = NULL;
+  g_autoptr(ConfabMessage) request = NULL;
+
+  partial = confab_message_new (CONFAB_ROLE_ASSISTANT, confab_message_get_content (assistant));
+  confab_message_set_state (partial, CONFAB_MESSAGE_STATE_COMPLETE);
+  request = confab_message_new (CONFAB_ROLE_USER,
+                                "Your previous reply was cut off. Continue it exactly where it "
+                                "stopped, without repeating anything.");
+  g_ptr_array_add (history, g_steal_pointer (&partial));
+  g_ptr_array_add (history, g_steal_pointer (&request));
+}
+
 static gboolean
 start_turn (ConfabChatSession   *self,
             ConfabConversation  *conversation,
             ConfabMessage       *assistant,
+            gboolean             continuing,
             GError             **error)
 {
   Turn *turn;
@@ -473,6 +492,9 @@ start_turn (ConfabChatSession   *self,
       turn_unref (turn);
       return FALSE;
     }
+
+  if (continuing)
+    add_continue_request (turn->history, assistant);
 
   g_hash_table_insert (self->turns, g_object_ref (conversation), turn);
   turn->checkpoint_source = g_timeout_add (CHECKPOINT_INTERVAL_MS, checkpoint_cb, turn);
@@ -753,7 +775,7 @@ confab_chat_session_send (ConfabChatSession   *self,
                                          confab_conversation_get_message_count (conversation) + 2);
   confab_conversation_set_updated_at (conversation, g_get_real_time ());
 
-  if (!start_turn (self, conversation, assistant, error))
+  if (!start_turn (self, conversation, assistant, FALSE, error))
     {
       g_autoptr(GError) local_error = NULL;
 
@@ -792,7 +814,34 @@ confab_chat_session_retry (ConfabChatSession   *self,
   if (!confab_store_update_message (self->store, assistant, error))
     return FALSE;
 
-  return start_turn (self, conversation, assistant, error);
+  return start_turn (self, conversation, assistant, FALSE, error);
+}
+
+gboolean
+confab_chat_session_continue (ConfabChatSession   *self,
+                              ConfabConversation  *conversation,
+                              ConfabMessage       *assistant,
+                              GError             **error)
+{
+  g_return_val_if_fail (CONFAB_IS_CHAT_SESSION (self), FALSE);
+  g_return_val_if_fail (CONFAB_IS_CONVERSATION (conversation), FALSE);
+  g_return_val_if_fail (CONFAB_IS_MESSAGE (assistant), FALSE);
+  g_return_val_if_fail (confab_message_get_role (assistant) == CONFAB_ROLE_ASSISTANT, FALSE);
+
+  if (confab_message_get_content_length (assistant) == 0)
+    return confab_chat_session_retry (self, conversation, assistant, error);
+
+  if (!check_ready (self, conversation, error))
+    return FALSE;
+
+  confab_message_set_error (assistant, NULL);
+  confab_message_set_error_kind (assistant, NULL);
+  confab_message_set_finish_reason (assistant, NULL);
+  confab_message_set_state (assistant, CONFAB_MESSAGE_STATE_STREAMING);
+  if (!confab_store_update_message (self->store, assistant, error))
+    return FALSE;
+
+  return start_turn (self, conversation, assistant, TRUE, error);
 }
 
 void

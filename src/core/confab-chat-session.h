@@ -38,6 +38,12 @@ gboolean           confab_chat_session_retry        (ConfabChatSession   *self,
                                                      ConfabConversation  *conversation,
                                                      ConfabMessage       *assistant,
                                                      GError             **error);
+/* Asks the model to go on with a reply that was cut off (interrupted or
+ * stopped); the new text is appended to @assistant. */
+gboolean           confab_chat_session_continue     (ConfabChatSession   *self,
+                                                     ConfabConversation  *conversation,
+                                                     ConfabMessage       *assistant,
+                                                     GError             **error);
 /* Closes the request; the partial reply is kept and marked stopped. */
 void               confab_chat_session_stop         (ConfabChatSession   *self,
                                                      ConfabConversation  *conversation);

@@ -432,35 +432,53 @@ stop_action (GtkWidget  *widget,
     confab_chat_session_stop (self->session, self->conversation);
 }
 
+static ConfabMessage *
+find_message (ConfabChatView *self,
+              gint64          id)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
+
+  /* Newest first: the message acted on is almost always near the end. */
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(ConfabMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
+                                                                i - 1);
+
+      if (confab_message_get_id (message) == id)
+        return g_steal_pointer (&message);
+    }
+
+  return NULL;
+}
+
 static void
 retry_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
   ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
-  gint64 id = g_variant_get_int64 (parameter);
+  g_autoptr(ConfabMessage) message = NULL;
   g_autoptr(GError) error = NULL;
-  guint n;
+  gboolean ok;
 
   if (self->session == NULL || self->conversation == NULL)
     return;
 
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
-  for (guint i = n; i > 0; i--)
-    {
-      g_autoptr(ConfabMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
-                                                                i - 1);
+  message = find_message (self, g_variant_get_int64 (parameter));
+  if (message == NULL)
+    return;
 
-      if (confab_message_get_id (message) != id)
-        continue;
+  if (g_strcmp0 (action_name, "chat.continue") == 0)
+    ok = confab_chat_session_continue (self->session, self->conversation, message, &error);
+  else
+    ok = confab_chat_session_retry (self->session, self->conversation, message, &error);
 
-      if (!confab_chat_session_retry (self->session, self->conversation, message, &error))
-        show_toast (self, error->message);
-      self->stick_to_bottom = TRUE;
-      queue_scroll_to_bottom (self);
-      update_busy (self);
-      return;
-    }
+  if (!ok)
+    show_toast (self, error->message);
+
+  self->stick_to_bottom = TRUE;
+  queue_scroll_to_bottom (self);
+  update_busy (self);
 }
 
 static gboolean
@@ -666,6 +684,7 @@ confab_chat_view_class_init (ConfabChatViewClass *klass)
   gtk_widget_class_install_action (widget_class, "chat.send", NULL, send_action);
   gtk_widget_class_install_action (widget_class, "chat.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "chat.retry", "x", retry_action);
+  gtk_widget_class_install_action (widget_class, "chat.continue", "x", retry_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chat.stop", NULL);
 }

@@ -15,6 +15,7 @@ struct _ConfabMessageRow
   /* Template widgets */
   GtkWidget          *bubble;
   GtkWidget          *cancel_button;
+  GtkWidget          *continue_button;
   GtkLabel           *caption_label;
   GtkBox             *content_box;
   GtkButton          *copy_button;
@@ -161,6 +162,7 @@ update_retry (ConfabMessageRow *self)
                           confab_message_get_retry_attempt (self->message));
   gtk_label_set_text (self->error_label, text);
   gtk_widget_set_visible (self->cancel_button, TRUE);
+  gtk_widget_set_visible (self->continue_button, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
   gtk_widget_set_visible (self->error_box, TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
@@ -216,6 +218,12 @@ update_state (ConfabMessageRow *self)
                           g_strcmp0 (kind, "not-found") == 0);
   gtk_actionable_set_action_target (GTK_ACTIONABLE (self->retry_button), "x",
                                     confab_message_get_id (self->message));
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->continue_button), "x",
+                                    confab_message_get_id (self->message));
+  gtk_widget_set_visible (self->continue_button,
+                          (state == CONFAB_MESSAGE_STATE_INTERRUPTED ||
+                           state == CONFAB_MESSAGE_STATE_STOPPED) &&
+                          confab_message_get_content_length (self->message) > 0);
   gtk_widget_set_visible (GTK_WIDGET (self->copy_button),
                           state != CONFAB_MESSAGE_STATE_STREAMING);
 
@@ -263,6 +271,7 @@ confab_message_row_class_init (ConfabMessageRowClass *klass)
 
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, bubble);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, continue_button);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, caption_label);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, content_box);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, copy_button);

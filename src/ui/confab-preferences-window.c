@@ -622,8 +622,12 @@ store_key_cb (GObject      *object,
     }
 
   /* "changed" on the secrets object brings the new key in. */
-  confab_preferences_window_toast (data->self,
-                                   data->clearing ? _("API key removed") : _("API key saved"));
+  if (data->clearing)
+    confab_preferences_window_toast (data->self, _("API key removed"));
+  else if (!confab_secrets_get_keyring_available (CONFAB_SECRETS (object)))
+    confab_preferences_window_toast (data->self, _("API key kept for this session"));
+  else
+    confab_preferences_window_toast (data->self, _("API key saved"));
 }
 
 static void
