@@ -154,6 +154,22 @@ handler_cb (SoupServer        *soup,
     }
 }
 
+static void
+models_cb (SoupServer        *soup,
+           SoupServerMessage *message,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  static const char body[] =
+    "{\"object\":\"list\",\"data\":[{\"id\":\"test-model-b\",\"object\":\"model\"},"
+    "{\"id\":\"test-model-a\",\"object\":\"model\"}]}";
+
+  soup_server_message_set_status (message, 200, NULL);
+  soup_server_message_set_response (message, "application/json", SOUP_MEMORY_STATIC,
+                                    body, strlen (body));
+}
+
 ConfabTestServer *
 confab_test_server_new (void)
 {
@@ -167,6 +183,7 @@ confab_test_server_new (void)
   g_queue_init (&self->replies);
 
   soup_server_add_handler (self->soup, "/v1/chat/completions", handler_cb, self, NULL);
+  soup_server_add_handler (self->soup, "/v1/models", models_cb, self, NULL);
   soup_server_listen_local (self->soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
   g_assert_no_error (error);
 

@@ -575,6 +575,125 @@ test_plain_http_key_asks_first (Fixture       *fixture,
   g_setenv ("OPENAI_API_KEY", "", TRUE);
 }
 
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* borrowed */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return GTK_WINDOW (window);
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  GtkWidget  *root;
+  const char *needle;
+  gboolean    found;
+} TextWatch;
+
+static gboolean
+text_watch_cb (gpointer user_data)
+{
+  TextWatch *watch = user_data;
+
+  watch->found = label_shows (watch->root, watch->needle);
+  return watch->found ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+static void
+test_preferences (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *env_url = NULL;
+  GtkWindow *preferences;
+  TextWatch watch = { NULL, NULL, FALSE };
+
+  /* No URL stored: the environment's is used, and the window says so. */
+  start_app_with_url (fixture, "");
+  env_url = g_strdup (confab_test_server_get_base_url (fixture->server));
+  g_setenv ("OPENAI_BASE_URL", env_url, TRUE);
+
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  preferences = find_toplevel (g_type_from_name ("ConfabPreferencesWindow"));
+  g_assert_nonnull (preferences);
+  g_assert_true (label_shows (GTK_WIDGET (preferences), "OPENAI_BASE_URL"));
+
+  /* The model list comes from the server. */
+  watch.root = GTK_WIDGET (preferences);
+  watch.needle = "2 models available";
+  g_timeout_add (50, text_watch_cb, &watch);
+  confab_test_wait_for (&watch.found, 10000);
+
+  gtk_window_destroy (preferences);
+  g_setenv ("OPENAI_BASE_URL", "", TRUE);
+}
+
+static void
+test_rename_delete_undo (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(ConfabConversation) conversation = NULL;
+  AdwMessageDialog *dialog;
+  GListModel *conversations;
+  gint64 id;
+
+  start_app (fixture);
+  confab_test_server_queue_fixture (fixture->server, "openai-python-text-usage.sse", 0, 0);
+  type_text (fixture, "A chat to rename");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  conversations = confab_window_get_conversations (fixture->window);
+  conversation = g_list_model_get_item (conversations, 0);
+  id = confab_conversation_get_id (conversation);
+
+  /* Rename through the dialog. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.rename-conversation",
+                                             "x", id));
+  dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  gtk_editable_set_text (GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog)), "Renamed chat");
+  adw_message_dialog_response (dialog, "rename");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpstr (confab_conversation_get_title (conversation), ==, "Renamed chat");
+  g_assert_true (confab_conversation_get_title_locked (conversation));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (fixture->window)), ==, "Renamed chat – Confab");
+
+  /* Delete, then undo. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete-conversation",
+                                             "x", id));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 0);
+  g_assert_cmpint (confab_conversation_get_id (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window))),
+                   ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.undo-delete", "x", id));
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
+  g_assert_true (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window)) ==
+                 conversation);
+
+  /* The name and the undone deletion survive a restart. */
+  stop_app (fixture);
+  start_app (fixture);
+  conversations = confab_window_get_conversations (fixture->window);
+  g_assert_cmpuint (g_list_model_get_n_items (conversations), ==, 1);
+  g_clear_object (&conversation);
+  conversation = g_list_model_get_item (conversations, 0);
+  g_assert_cmpstr (confab_conversation_get_title (conversation), ==, "Renamed chat");
+
+  /* A deletion not undone is final at the next start. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.delete-conversation",
+                                             "x", id));
+  stop_app (fixture);
+  start_app (fixture);
+  g_assert_cmpuint (g_list_model_get_n_items (confab_window_get_conversations (fixture->window)), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -597,6 +716,8 @@ main (int   argc,
   ADD ("unreadable-database", test_unreadable_database);
   ADD ("offline", test_offline);
   ADD ("plain-http-key-asks-first", test_plain_http_key_asks_first);
+  ADD ("preferences", test_preferences);
+  ADD ("rename-delete-undo", test_rename_delete_undo);
 
 #undef ADD
 

@@ -33,6 +33,7 @@ struct _ConfabWindow
   GtkSingleSelection   *selection;
   GHashTable           *search_hits;   /* conversation ids matching the search, or NULL */
   GSignalGroup         *session_signals;
+  GHashTable           *deleted;       /* id → ConfabConversation whose deletion can be undone */
   GBinding             *title_binding;
 };
 
@@ -296,38 +297,21 @@ rename_conversation_action (GtkWidget  *widget,
   gtk_widget_grab_focus (entry);
 }
 
-typedef struct
-{
-  ConfabWindow       *window;
-  ConfabConversation *conversation;
-  guint               undone : 1;
-} DeleteUndo;
-
 static void
-delete_undo_free (gpointer data)
+undo_delete_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
 {
-  DeleteUndo *undo = data;
-
-  g_clear_object (&undo->window);
-  g_clear_object (&undo->conversation);
-  g_free (undo);
-}
-
-static void
-undo_delete_cb (AdwToast   *toast,
-                DeleteUndo *undo)
-{
+  ConfabWindow *self = CONFAB_WINDOW (widget);
+  gint64 id = g_variant_get_int64 (parameter);
+  g_autoptr(ConfabConversation) conversation = NULL;
   g_autoptr(GError) error = NULL;
-  ConfabWindow *self = undo->window;
   guint n, position;
 
-  if (undo->undone)
+  if (!g_hash_table_steal_extended (self->deleted, &id, NULL, (gpointer *) &conversation))
     return;
-  undo->undone = TRUE;
 
-  if (!confab_store_set_conversation_deleted (get_store (self),
-                                              confab_conversation_get_id (undo->conversation),
-                                              FALSE, &error))
+  if (!confab_store_set_conversation_deleted (get_store (self), id, FALSE, &error))
     {
       confab_window_add_toast (self, adw_toast_new (error->message));
       return;
@@ -341,12 +325,28 @@ undo_delete_cb (AdwToast   *toast,
         g_list_model_get_item (G_LIST_MODEL (self->conversations), position);
 
       if (confab_conversation_get_updated_at (item) <
-          confab_conversation_get_updated_at (undo->conversation))
+          confab_conversation_get_updated_at (conversation))
         break;
     }
-  g_list_store_insert (self->conversations, position, undo->conversation);
+  g_list_store_insert (self->conversations, position, conversation);
   update_sidebar_page (self);
-  confab_window_show_conversation (self, undo->conversation);
+  confab_window_show_conversation (self, conversation);
+}
+
+/* Once its toast is gone, a deletion can no longer be undone in this run; the
+ * store purges it at the next start. */
+static void
+delete_toast_dismissed_cb (AdwToast     *toast,
+                           ConfabWindow *self)
+{
+  GVariant *target = adw_toast_get_action_target_value (toast);
+  gint64 id;
+
+  if (target == NULL)
+    return;
+
+  id = g_variant_get_int64 (target);
+  g_hash_table_remove (self->deleted, &id);
 }
 
 static void
@@ -358,9 +358,9 @@ delete_conversation_action (GtkWidget  *widget,
   g_autoptr(ConfabConversation) conversation = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *title = NULL;
-  DeleteUndo *undo;
   AdwToast *toast;
   guint position;
+  gint64 id;
 
   if (!find_conversation (self, g_variant_get_int64 (parameter), &conversation, &position))
     return;
@@ -391,13 +391,13 @@ delete_conversation_action (GtkWidget  *widget,
   title = g_strdup_printf (_("“%s” deleted"), confab_conversation_get_title (conversation));
   toast = adw_toast_new (title);
   adw_toast_set_button_label (toast, _("_Undo"));
+  adw_toast_set_action_name (toast, "win.undo-delete");
+  adw_toast_set_action_target_value (toast, g_variant_new_int64 (confab_conversation_get_id (conversation)));
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (delete_toast_dismissed_cb), self, 0);
 
-  undo = g_new0 (DeleteUndo, 1);
-  undo->window = g_object_ref (self);
-  undo->conversation = g_steal_pointer (&conversation);
-  g_signal_connect_data (toast, "button-clicked", G_CALLBACK (undo_delete_cb), undo,
-                         (GClosureNotify) (void (*) (void)) delete_undo_free, 0);
+  id = confab_conversation_get_id (conversation);
+  g_hash_table_insert (self->deleted, g_memdup2 (&id, sizeof id), g_steal_pointer (&conversation));
 
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
@@ -702,6 +702,7 @@ confab_window_finalize (GObject *object)
   ConfabWindow *self = (ConfabWindow *)object;
 
   g_clear_pointer (&self->search_hits, g_hash_table_unref);
+  g_clear_pointer (&self->deleted, g_hash_table_unref);
   g_clear_object (&self->session_signals);
   g_clear_object (&self->selection);
   g_clear_object (&self->conversations);
@@ -740,6 +741,7 @@ confab_window_class_init (ConfabWindowClass *klass)
                                    rename_conversation_action);
   gtk_widget_class_install_action (widget_class, "win.delete-conversation", "x",
                                    delete_conversation_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-delete", "x", undo_delete_action);
   gtk_widget_class_install_action (widget_class, "win.move-store-aside", NULL,
                                    move_store_aside_action);
 }
@@ -752,6 +754,7 @@ confab_window_init (ConfabWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->conversations = g_list_store_new (CONFAB_TYPE_CONVERSATION);
+  self->deleted = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   self->filter = gtk_custom_filter_new (filter_func, self, NULL);
   self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->conversations)),
                                               GTK_FILTER (self->filter));

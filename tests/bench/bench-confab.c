@@ -1,0 +1,1390 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * bench-confab: how fast Confab starts, opens a long conversation and shows
+ * a long streamed reply, measured on the real application and window.
+ *
+ * It prints one line per figure with its target and PASS/MISS, and always
+ * exits 0: it measures, it does not gate CI. See README.md beside it.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "confab-application.h"
+#include "confab-markdown-view-private.h"
+#include "confab-message-row.h"
+#include "confab-test-server.h"
+#include "confab-window.h"
+
+/* The streamed reply: 200 KB of Markdown in 40-byte deltas, one SSE event
+ * each, every event padded to EVENT_SIZE bytes so that pieces of that size
+ * are whole events. */
+#define STREAM_SIZE   (200 * 1024)
+#define DELTA_SIZE    40
+#define EVENT_SIZE    320
+
+/* The long conversation. */
+#define N_MESSAGES    5000
+#define LONG_EVERY    10
+#define LONG_SIZE     (10 * 1024)
+
+/* A frame budget at 60 Hz. */
+#define STALL_TARGET_MS 16.0
+
+/* Where each run's time starts: main () entry, on two clocks. */
+static gint64 main_monotonic_us;
+static double exec_to_main_ms = -1;
+
+static char *data_home;
+
+/* Main loop instrumentation */
+
+/* Busy time of one main loop iteration: from poll returning to the next poll. */
+static gint64  poll_returned_at;
+static gboolean stalls_recording;
+static gint64  stall_max_us;
+static gint64  stall_max_at;      /* when that iteration started */
+static guint   stall_n_over;      /* iterations over STALL_TARGET_MS */
+
+static int
+bench_poll (GPollFD *fds,
+            guint    n_fds,
+            int      timeout)
+{
+  gint64 now = g_get_monotonic_time ();
+  int ret;
+
+  if (stalls_recording && poll_returned_at != 0)
+    {
+      gint64 busy = now - poll_returned_at;
+
+      if (busy > stall_max_us)
+        {
+          stall_max_us = busy;
+          stall_max_at = poll_returned_at;
+        }
+      if (busy > STALL_TARGET_MS * 1000)
+        stall_n_over++;
+    }
+
+  ret = g_poll (fds, n_fds, timeout);
+  poll_returned_at = g_get_monotonic_time ();
+
+  return ret;
+}
+
+static void
+stalls_reset (void)
+{
+  stall_max_us = 0;
+  stall_max_at = 0;
+  stall_n_over = 0;
+}
+
+typedef struct
+{
+  gint64 max_us;
+  gint64 max_at;
+  guint  n_over;
+} Stalls;
+
+static Stalls
+stalls_take (void)
+{
+  Stalls s = { stall_max_us, stall_max_at, stall_n_over };
+
+  stalls_reset ();
+  return s;
+}
+
+static gint64
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+static double
+ms_since (gint64 start_us)
+{
+  return (g_get_monotonic_time () - start_us) / 1000.0;
+}
+
+static double
+ms_between (gint64 start_us,
+            gint64 end_us)
+{
+  return (end_us - start_us) / 1000.0;
+}
+
+/* VmRSS of this process, in MiB; -1 when unknown. */
+static double
+rss_mib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "\nVmRSS:");
+  if (line == NULL)
+    return -1;
+
+  return g_ascii_strtod (line + strlen ("\nVmRSS:"), NULL) / 1024.0;
+}
+
+/* Time from the start of the process to main (), from /proc/self/stat
+ * (field 22, clock ticks since boot) against CLOCK_BOOTTIME. */
+static double
+read_exec_to_main_ms (void)
+{
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after_comm;
+  struct timespec now;
+  double start_s, now_s;
+  long ticks = sysconf (_SC_CLK_TCK);
+
+  clock_gettime (CLOCK_BOOTTIME, &now);
+  if (!g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL) || ticks <= 0)
+    return -1;
+
+  /* The command name may hold spaces: fields restart after its ')'. */
+  after_comm = strrchr (stat, ')');
+  if (after_comm == NULL)
+    return -1;
+  fields = g_strsplit (after_comm + 2, " ", -1);
+  /* state is field 3, so starttime (22) is index 19 here. */
+  if (g_strv_length (fields) < 20)
+    return -1;
+
+  start_s = g_ascii_strtod (fields[19], NULL) / ticks;
+  now_s = now.tv_sec + now.tv_nsec / 1e9;
+
+  return (now_s - start_s) * 1000.0;
+}
+
+/* Output */
+
+static void
+report (const char *mode,
+        const char *what,
+        double      value,
+        const char *unit,
+        const char *target,
+        int         verdict)
+{
+  const char *word = verdict < 0 ? "" : verdict ? "PASS" : "MISS";
+
+  if (value < 0 && verdict >= 0)
+    word = "MISS";
+
+  if (target == NULL)
+    g_print ("%-7s %-54s %10.1f %-4s\n", mode, what, value, unit);
+  else
+    g_print ("%-7s %-54s %10.1f %-4s  target %-10s %s\n", mode, what, value, unit, target, word);
+}
+
+static void
+note (const char *mode,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static void
+note (const char *mode,
+      const char *format,
+      ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_print ("%-7s # %s\n", mode, text);
+}
+
+/* Content */
+
+/* Markdown of about @size bytes with headings, lists, code, tables and
+ * quotes, ASCII only; @seed varies it. */
+static char *
+make_markdown (gsize size,
+               guint seed)
+{
+  GString *out = g_string_new (NULL);
+  guint n = seed;
+
+  while (out->len < size)
+    {
+      n++;
+      g_string_append_printf (out, "## Part %u: notes on the %s\n\n", n,
+                              (n % 3) == 0 ? "parser" : (n % 3) == 1 ? "renderer" : "store");
+      g_string_append_printf (out,
+                              "This part explains how the **%s** stage works and why it keeps "
+                              "its state small. Each call to `step_%u ()` reads one token, and "
+                              "the [reference](https://example.com/docs/%u) has the details. "
+                              "The cost of a step does not depend on what came before.\n\n",
+                              (n % 2) ? "incremental" : "batched", n, n);
+      g_string_append (out, "- keep the hot path free of allocations\n"
+                            "- measure before changing anything\n"
+                            "- prefer *plain* data structures over clever ones\n"
+                            "  - nested item with `code` inside\n\n");
+
+      if (n % 2 == 0)
+        {
+          g_string_append_printf (out, "```c\n/* step %u */\nstatic int\nstep_%u (Parser *p)\n{\n", n, n);
+          for (guint i = 0; i < 12; i++)
+            g_string_append_printf (out, "  if (p->buf[p->pos + %u] == '\\n')\n    p->lines++;\n", i);
+          g_string_append (out, "  return p->pos++;\n}\n```\n\n");
+        }
+      else
+        {
+          g_string_append_printf (out, "```python\ndef step_%u(parser):\n", n);
+          for (guint i = 0; i < 12; i++)
+            g_string_append_printf (out, "    total += parser.read(%u)  # chunk %u\n", i * 16, i);
+          g_string_append (out, "    return total\n```\n\n");
+        }
+
+      g_string_append (out, "| Stage | Input | Output | Cost |\n"
+                            "|:------|:-----:|-------:|------|\n");
+      for (guint i = 0; i < 4; i++)
+        g_string_append_printf (out, "| stage %u | %u bytes | %u blocks | O(1) |\n",
+                                i, (n * 37 + i * 11) % 4096, (n + i) % 64);
+      g_string_append_c (out, '\n');
+
+      g_string_append (out, "1. read the input\n2. parse what is new\n3. render the tail\n\n");
+      if (n % 4 == 0)
+        g_string_append (out, "> A quoted remark about streaming: render at most once per frame.\n\n");
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static char *
+make_short_message (guint i,
+                    gboolean user)
+{
+  static const char *const words[] = {
+    "buffer", "frame", "widget", "thread", "parser", "model", "token", "layout",
+    "cache", "stream", "reply", "label",
+  };
+  GString *out = g_string_new (NULL);
+  guint n_words = user ? 8 + (i * 7) % 40 : 30 + (i * 13) % 120;
+
+  if (user)
+    g_string_append_printf (out, "Question %u: ", i);
+  for (guint w = 0; w < n_words; w++)
+    {
+      g_string_append (out, words[(i + w * 5) % G_N_ELEMENTS (words)]);
+      g_string_append_c (out, (w % 11 == 10) ? '.' : ' ');
+    }
+  if (user)
+    g_string_append_c (out, '?');
+  else
+    g_string_append_printf (out, "\n\nUse `frame_%u ()` for that.", i);
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+append_json_string (GString    *out,
+                    const char *text,
+                    gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = text[i];
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, c);
+        }
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if ((guchar) c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+}
+
+static void
+append_event (GString    *body,
+              const char *json)
+{
+  gsize start = body->len;
+
+  g_string_append (body, "data: ");
+  g_string_append (body, json);
+  g_assert (body->len - start <= EVENT_SIZE - 2);
+  /* Spaces after the JSON are allowed, and make every event the same size. */
+  while (body->len - start < EVENT_SIZE - 2)
+    g_string_append_c (body, ' ');
+  g_string_append (body, "\n\n");
+}
+
+#define CHUNK_HEAD "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\"," \
+                   "\"created\":1700000000,\"model\":\"bench-model\",\"choices\":[{\"index\":0,"
+
+/* The reply as Chat Completions SSE, one event per DELTA_SIZE bytes. */
+static char *
+make_sse_body (const char *content)
+{
+  GString *body = g_string_new (NULL);
+  g_autoptr(GString) json = g_string_new (NULL);
+  gsize len = strlen (content);
+
+  append_event (body, CHUNK_HEAD "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+                      "\"finish_reason\":null}]}");
+
+  for (gsize offset = 0; offset < len; offset += DELTA_SIZE)
+    {
+      g_string_assign (json, CHUNK_HEAD "\"delta\":{\"content\":\"");
+      append_json_string (json, content + offset, MIN (DELTA_SIZE, len - offset));
+      g_string_append (json, "\"},\"finish_reason\":null}]}");
+      append_event (body, json->str);
+    }
+
+  append_event (body, CHUNK_HEAD "\"delta\":{},\"finish_reason\":\"stop\"}]}");
+  g_string_append (body, "data: [DONE]\n\n");
+
+  return g_string_free (body, FALSE);
+}
+
+/* The loopback server, in a process of its own */
+
+/* Its writes would otherwise run on our main thread and count as our stalls
+ * and CPU time; a real server is elsewhere too. */
+static gboolean
+serve_stdin_cb (int          fd,
+                GIOCondition condition,
+                gpointer     user_data)
+{
+  char buf[64];
+
+  if ((condition & G_IO_IN) && read (fd, buf, sizeof buf) > 0)
+    return G_SOURCE_CONTINUE;
+
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+serve_timeout_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static int
+serve_main (const char *kind)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *content = make_markdown (STREAM_SIZE, 0);
+  g_autofree char *body = NULL;
+  gboolean paced = g_strcmp0 (kind, "paced") == 0;
+  ConfabTestServer *server;
+
+  /* Exactly STREAM_SIZE bytes: the windows below are fractions of it. */
+  content[STREAM_SIZE] = '\0';
+  body = make_sse_body (content);
+
+  server = confab_test_server_new ();
+  /* Flood: all of it written at once. Paced: one event a millisecond. */
+  confab_test_server_queue (server, 200, "text/event-stream", body,
+                            paced ? EVENT_SIZE : 0, paced ? 1 : 0,
+                            CONFAB_TEST_END_COMPLETE, NULL);
+
+  g_print ("%s\n", confab_test_server_get_base_url (server));
+  fflush (stdout);
+
+  /* Ends when the benchmark closes our stdin, or after ten minutes. */
+  g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, serve_stdin_cb, loop);
+  g_timeout_add_seconds (600, serve_timeout_cb, loop);
+  g_main_loop_run (loop);
+
+  confab_test_server_free (server);
+  return 0;
+}
+
+typedef struct
+{
+  GSubprocess *process;
+  char        *base_url;
+} Server;
+
+static gboolean
+server_start (Server     *server,
+              const char *kind)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  const char *argv[] = { "/proc/self/exe", "--serve", kind, NULL };
+
+  server->process = g_subprocess_newv (argv,
+                                       G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                       &error);
+  if (server->process == NULL)
+    {
+      g_printerr ("bench-confab: cannot start the loopback server: %s\n", error->message);
+      return FALSE;
+    }
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  server->base_url = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  if (server->base_url == NULL || !g_str_has_prefix (server->base_url, "http://127.0.0.1:"))
+    {
+      g_printerr ("bench-confab: the loopback server did not start\n");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+server_stop (Server *server)
+{
+  if (server->process != NULL)
+    {
+      g_output_stream_close (g_subprocess_get_stdin_pipe (server->process), NULL, NULL);
+      g_subprocess_wait (server->process, NULL, NULL);
+    }
+  g_clear_object (&server->process);
+  g_clear_pointer (&server->base_url, g_free);
+}
+
+/* Waiting */
+
+static gboolean
+set_flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates until *@flag, for at most @timeout_ms. Returns *@flag. */
+static gboolean
+wait_for (const gboolean *flag,
+          guint           timeout_ms)
+{
+  gboolean expired = FALSE;
+  guint id = g_timeout_add (timeout_ms, set_flag_cb, &expired);
+
+  while (!*flag && !expired)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (!expired)
+    g_source_remove (id);
+
+  return *flag;
+}
+
+static void
+run_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, set_flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* The application and its window */
+
+typedef struct
+{
+  ConfabApplication *app;
+  ConfabWindow      *window;
+  GdkFrameClock     *clock;
+  gulong             after_paint_id;
+
+  gint64             map_at;          /* GtkWidget::map */
+  gint64             surface_mapped_at;  /* GdkSurface:mapped (the X server's MapNotify) */
+  gint64             first_frame_at;  /* first after-paint once mapped */
+
+  guint              n_frames;
+  gint64             last_frame_at;
+  gboolean           frame_seen;      /* cleared by whoever waits for the next frame */
+
+  /* Called after each paint, if set. */
+  void             (*on_paint) (gpointer data);
+  gpointer           on_paint_data;
+} App;
+
+static App app;
+
+static void
+after_paint_cb (GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (app.window == NULL || !gtk_widget_get_mapped (GTK_WIDGET (app.window)))
+    return;
+
+  if (app.first_frame_at == 0)
+    app.first_frame_at = now;
+  app.n_frames++;
+  app.last_frame_at = now;
+  app.frame_seen = TRUE;
+
+  if (app.on_paint != NULL)
+    app.on_paint (app.on_paint_data);
+}
+
+static void
+surface_mapped_cb (GdkSurface *surface,
+                   GParamSpec *pspec,
+                   gpointer    user_data)
+{
+  if (app.surface_mapped_at == 0 && gdk_surface_get_mapped (surface))
+    app.surface_mapped_at = g_get_monotonic_time ();
+}
+
+static void
+window_realize_cb (GtkWidget *widget,
+                   gpointer   user_data)
+{
+  GdkSurface *surface = gtk_native_get_surface (GTK_NATIVE (widget));
+
+  app.clock = g_object_ref (gtk_widget_get_frame_clock (widget));
+  app.after_paint_id = g_signal_connect (app.clock, "after-paint",
+                                         G_CALLBACK (after_paint_cb), NULL);
+  g_signal_connect (surface, "notify::mapped", G_CALLBACK (surface_mapped_cb), NULL);
+}
+
+static void
+window_map_cb (GtkWidget *widget,
+               gpointer   user_data)
+{
+  if (app.map_at == 0)
+    app.map_at = g_get_monotonic_time ();
+}
+
+static void
+window_added_cb (GtkApplication *application,
+                 GtkWindow      *window,
+                 gpointer        user_data)
+{
+  if (!CONFAB_IS_WINDOW (window) || app.window != NULL)
+    return;
+
+  app.window = CONFAB_WINDOW (window);
+  g_signal_connect_after (window, "realize", G_CALLBACK (window_realize_cb), NULL);
+  g_signal_connect_after (window, "map", G_CALLBACK (window_map_cb), NULL);
+}
+
+static gboolean
+app_start (const char *base_url)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  static guint n_starts;
+  g_autofree char *app_id = g_strdup_printf ("%s.Bench%u", APP_ID, ++n_starts);
+
+  g_settings_set_string (settings, "base-url", base_url ? base_url : "http://127.0.0.1:9/v1");
+  g_settings_set_string (settings, "model", "bench-model");
+
+  memset (&app, 0, sizeof app);
+  app.app = confab_application_new ();
+  /* As the window tests do: a unique id keeps each start apart on the bus. */
+  g_application_set_application_id (G_APPLICATION (app.app), app_id);
+  g_application_set_flags (G_APPLICATION (app.app), G_APPLICATION_NON_UNIQUE);
+  g_signal_connect (app.app, "window-added", G_CALLBACK (window_added_cb), NULL);
+
+  if (!g_application_register (G_APPLICATION (app.app), NULL, &error))
+    {
+      g_printerr ("bench-confab: cannot register the application: %s\n", error->message);
+      return FALSE;
+    }
+
+  /* A blinking cursor would repaint now and then and blur "settled". */
+  g_object_set (gtk_settings_get_default (), "gtk-cursor-blink", FALSE, NULL);
+
+  g_application_activate (G_APPLICATION (app.app));
+
+  if (app.window == NULL)
+    {
+      g_printerr ("bench-confab: the application showed no window\n");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+first_frame_painted (void)
+{
+  gboolean done = app.first_frame_at != 0 && app.surface_mapped_at != 0;
+  gboolean expired = FALSE;
+  guint id;
+
+  if (done)
+    return TRUE;
+
+  id = g_timeout_add (20000, set_flag_cb, &expired);
+  while (!(app.first_frame_at != 0 && app.surface_mapped_at != 0) && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+
+  return !expired;
+}
+
+static void
+app_stop (void)
+{
+  if (app.clock != NULL)
+    {
+      g_clear_signal_handler (&app.after_paint_id, app.clock);
+      g_clear_object (&app.clock);
+    }
+  if (app.window != NULL)
+    gtk_window_destroy (GTK_WINDOW (app.window));
+  app.window = NULL;
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_object (&app.app);
+}
+
+static const char *
+renderer_name (void)
+{
+  GskRenderer *renderer;
+
+  if (app.window == NULL)
+    return "?";
+  renderer = gtk_native_get_renderer (GTK_NATIVE (app.window));
+
+  return renderer ? G_OBJECT_TYPE_NAME (renderer) : "none";
+}
+
+/* Iterates until no frame was painted for @quiet_ms (at most @max_ms).
+ * Returns the time of the last frame before the quiet, or 0 on timeout. */
+static gint64
+wait_settled (guint quiet_ms,
+              guint max_ms)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  while (g_get_monotonic_time () - start < (gint64) max_ms * 1000)
+    {
+      gint64 last = MAX (app.last_frame_at, start);
+      gint64 quiet_for = g_get_monotonic_time () - last;
+
+      if (quiet_for >= (gint64) quiet_ms * 1000)
+        return last;
+      run_for (MAX (1, (guint) (quiet_ms - quiet_for / 1000)));
+    }
+
+  return 0;
+}
+
+/* Waits for the next painted frame; returns its time, 0 on timeout. */
+static gint64
+next_frame (guint timeout_ms)
+{
+  app.frame_seen = FALSE;
+  if (!wait_for (&app.frame_seen, timeout_ms))
+    return 0;
+  return app.last_frame_at;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        remove_tree (child);
+      }
+  g_remove (path);
+}
+
+/* (a) launch */
+
+static void
+bench_launch (void)
+{
+  const char *mode = "launch";
+  gint64 idle_at;
+
+  if (!app_start (NULL) || !first_frame_painted ())
+    {
+      note (mode, "MISS: the window was not shown");
+      app_stop ();
+      return;
+    }
+
+  note (mode, "renderer %s; times since main () and, from /proc/self/stat, since exec", renderer_name ());
+  if (exec_to_main_ms >= 0)
+    report (mode, "process start to main () (10 ms clock ticks)", exec_to_main_ms, "ms", NULL, -1);
+  report (mode, "window mapped (GtkWidget::map), since main ()",
+          ms_between (main_monotonic_us, app.map_at), "ms", NULL, -1);
+  report (mode, "window mapped (X MapNotify), since main ()",
+          ms_between (main_monotonic_us, app.surface_mapped_at), "ms", NULL, -1);
+  report (mode, "first frame painted, since main ()",
+          ms_between (main_monotonic_us, app.first_frame_at), "ms", NULL, -1);
+  if (exec_to_main_ms >= 0)
+    report (mode, "first frame painted, since process start",
+            exec_to_main_ms + ms_between (main_monotonic_us, app.first_frame_at), "ms", NULL, -1);
+
+  idle_at = g_get_monotonic_time ();
+  run_for (1000);
+  report (mode, "RSS at idle (1 s after the first frame)", rss_mib (), "MiB", NULL, -1);
+  (void) idle_at;
+
+  app_stop ();
+}
+
+/* (b) open */
+
+static gboolean
+fill_store (const char  *mode,
+            ConfabStore *store)
+{
+  g_autoptr(ConfabConversation) conversation = confab_conversation_new ();
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gint64 created = g_get_real_time () - (gint64) N_MESSAGES * 60 * G_USEC_PER_SEC;
+  gsize total = 0;
+
+  confab_conversation_set_title (conversation, "A very long conversation");
+  confab_conversation_set_model (conversation, "bench-model");
+  confab_conversation_set_created_at (conversation, created);
+  confab_conversation_set_updated_at (conversation, created);
+  if (!confab_store_insert_conversation (store, conversation, &error))
+    {
+      note (mode, "MISS: cannot store the conversation: %s", error->message);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < N_MESSAGES; i++)
+    {
+      gboolean user = (i % 2) == 0;
+      g_autofree char *text = NULL;
+      g_autoptr(ConfabMessage) message = NULL;
+
+      if (i % LONG_EVERY == LONG_EVERY - 1)
+        text = make_markdown (LONG_SIZE, i);
+      else
+        text = make_short_message (i, user);
+      total += strlen (text);
+
+      message = confab_message_new (user ? CONFAB_ROLE_USER : CONFAB_ROLE_ASSISTANT, text);
+      confab_message_set_conversation_id (message, confab_conversation_get_id (conversation));
+      confab_message_set_state (message, CONFAB_MESSAGE_STATE_COMPLETE);
+      confab_message_set_created_at (message, created + (gint64) i * 60 * G_USEC_PER_SEC);
+      if (!user)
+        confab_message_set_model (message, "bench-model");
+
+      if (!confab_store_insert_message (store, message, &error))
+        {
+          note (mode, "MISS: cannot store message %u: %s", i, error->message);
+          return FALSE;
+        }
+    }
+
+  note (mode, "stored %u messages (%.1f MiB of text) in %.1f s",
+        N_MESSAGES, total / (1024.0 * 1024.0), ms_since (start) / 1000.0);
+  return TRUE;
+}
+
+static ConfabMarkdownView *
+find_markdown_view (GtkWidget *widget)
+{
+  if (CONFAB_IS_MARKDOWN_VIEW (widget))
+    return CONFAB_MARKDOWN_VIEW (widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ConfabMarkdownView *view = find_markdown_view (child);
+
+      if (view != NULL)
+        return view;
+    }
+
+  return NULL;
+}
+
+/* Counts bound message rows, and those whose text is not rendered yet. */
+static void
+count_rows (GtkWidget *widget,
+            guint     *n_rows,
+            guint     *n_pending)
+{
+  if (CONFAB_IS_MESSAGE_ROW (widget))
+    {
+      ConfabMessage *message = confab_message_row_get_message (CONFAB_MESSAGE_ROW (widget));
+      ConfabMarkdownView *view;
+
+      if (message == NULL || !gtk_widget_get_mapped (widget))
+        return;
+
+      (*n_rows)++;
+      view = find_markdown_view (widget);
+      if (view != NULL && *confab_message_get_content (message) != '\0' &&
+          (confab_markdown_view_get_render_count (view) == 0 ||
+           gtk_widget_get_first_child (GTK_WIDGET (view)) == NULL))
+        (*n_pending)++;
+      return;
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count_rows (child, n_rows, n_pending);
+}
+
+typedef struct
+{
+  gint64 first_frame_at;
+  gint64 content_frame_at;
+  guint  rows_in_first_frame;
+  guint  pending_in_first_frame;
+  guint  rows_shown;
+} OpenWatch;
+
+static void
+open_paint_cb (gpointer user_data)
+{
+  OpenWatch *watch = user_data;
+  GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
+  guint n_rows = 0, n_pending = 0;
+
+  count_rows (GTK_WIDGET (list), &n_rows, &n_pending);
+
+  if (watch->first_frame_at == 0)
+    {
+      watch->first_frame_at = app.last_frame_at;
+      watch->rows_in_first_frame = n_rows;
+      watch->pending_in_first_frame = n_pending;
+    }
+
+  if (watch->content_frame_at == 0 && n_rows > 0 && n_pending == 0)
+    {
+      watch->content_frame_at = app.last_frame_at;
+      watch->rows_shown = n_rows;
+      app.on_paint = NULL;
+    }
+}
+
+static void
+bench_open (void)
+{
+  const char *mode = "open";
+  g_autofree char *path = confab_store_dup_default_path ();
+  g_autoptr(ConfabStore) store = NULL;
+  g_autoptr(ConfabConversation) conversation = NULL;
+  g_autoptr(GError) error = NULL;
+  OpenWatch watch = { 0, };
+  gint64 start_at, call_at, returned_at, settled_at;
+  double rss_before, rss_after;
+  Stalls stalls;
+
+  store = confab_store_new (path, &error);
+  if (store == NULL)
+    {
+      note (mode, "MISS: cannot create the database: %s", error->message);
+      return;
+    }
+  if (!fill_store (mode, store))
+    return;
+  g_clear_object (&store);
+
+  /* A new start of the app on that database. */
+  start_at = g_get_monotonic_time ();
+  if (!app_start (NULL) || !first_frame_painted ())
+    {
+      note (mode, "MISS: the window was not shown");
+      app_stop ();
+      return;
+    }
+
+  note (mode, "renderer %s", renderer_name ());
+  report (mode, "start on the 5,000-message database to first frame",
+          ms_between (start_at, app.first_frame_at), "ms", NULL, -1);
+
+  if (g_list_model_get_n_items (confab_window_get_conversations (app.window)) < 1)
+    {
+      note (mode, "MISS: the conversation is not in the sidebar");
+      app_stop ();
+      return;
+    }
+  conversation = g_list_model_get_item (confab_window_get_conversations (app.window), 0);
+
+  run_for (1000);
+  rss_before = rss_mib ();
+
+  app.on_paint = open_paint_cb;
+  app.on_paint_data = &watch;
+  stalls_reset ();
+  stalls_recording = TRUE;
+
+  call_at = g_get_monotonic_time ();
+  confab_window_show_conversation (app.window, conversation);
+  returned_at = g_get_monotonic_time ();
+
+  /* The first frame, then the one that shows the rows' text, then quiet. */
+  next_frame (10000);
+  {
+    gboolean expired = FALSE;
+    guint id = g_timeout_add (10000, set_flag_cb, &expired);
+
+    while (watch.content_frame_at == 0 && !expired)
+      g_main_context_iteration (NULL, TRUE);
+    if (!expired)
+      g_source_remove (id);
+  }
+  settled_at = wait_settled (300, 20000);
+  stalls_recording = FALSE;
+  stalls = stalls_take ();
+  app.on_paint = NULL;
+  rss_after = rss_mib ();
+
+  report (mode, "confab_window_show_conversation () returned after",
+          ms_between (call_at, returned_at), "ms", NULL, -1);
+  report (mode, "show_conversation () to first frame painted",
+          watch.first_frame_at ? ms_between (call_at, watch.first_frame_at) : -1, "ms",
+          "< 100 ms", watch.first_frame_at && ms_between (call_at, watch.first_frame_at) < 100);
+  note (mode, "that frame had %u message rows, %u of them with their text not rendered yet",
+        watch.rows_in_first_frame, watch.pending_in_first_frame);
+  report (mode, "show_conversation () to first frame with rows' text",
+          watch.content_frame_at ? ms_between (call_at, watch.content_frame_at) : -1, "ms",
+          "< 100 ms", watch.content_frame_at && ms_between (call_at, watch.content_frame_at) < 100);
+  report (mode, "show_conversation () to settled (last frame)",
+          settled_at ? ms_between (call_at, settled_at) : -1, "ms", NULL, -1);
+  report (mode, "longest main-thread stall while opening",
+          stalls.max_us / 1000.0, "ms", NULL, -1);
+  note (mode, "%u message rows shown, %u messages loaded of %u",
+        watch.rows_shown, g_list_model_get_n_items (G_LIST_MODEL (conversation)),
+        confab_conversation_get_message_count (conversation));
+  report (mode, "RSS before opening", rss_before, "MiB", NULL, -1);
+  report (mode, "RSS after opening (settled)", rss_after, "MiB", NULL, -1);
+  report (mode, "RSS growth", rss_after - rss_before, "MiB", "< 30 MiB",
+          rss_after - rss_before < 30);
+
+  g_clear_object (&conversation);
+  app_stop ();
+}
+
+/* (c) stream, (d) RSS around it */
+
+typedef struct
+{
+  gsize  length;
+  gint64 cpu_ns;
+  gint64 at;
+} Sample;
+
+typedef struct
+{
+  ConfabMessage *assistant;
+  GArray        *samples;       /* Sample, one per notify::content */
+  gboolean       finished;
+  gint64         finished_at;
+  gint64         first_content_at;
+  gint64         first_content_frame_at;
+  guint          frames_at_first_content;
+} StreamWatch;
+
+static void
+content_notify_cb (ConfabMessage *message,
+                   GParamSpec    *pspec,
+                   StreamWatch   *watch)
+{
+  Sample sample = { confab_message_get_content_length (message), thread_cpu_ns (),
+                    g_get_monotonic_time () };
+
+  if (watch->first_content_at == 0 && sample.length > 0)
+    {
+      watch->first_content_at = sample.at;
+      watch->frames_at_first_content = app.n_frames;
+    }
+  g_array_append_val (watch->samples, sample);
+}
+
+static void
+turn_started_cb (ConfabChatSession  *session,
+                 ConfabConversation *conversation,
+                 ConfabMessage      *assistant,
+                 StreamWatch        *watch)
+{
+  if (watch->assistant != NULL)
+    return;
+  watch->assistant = g_object_ref (assistant);
+  g_signal_connect (assistant, "notify::content", G_CALLBACK (content_notify_cb), watch);
+}
+
+static void
+turn_finished_cb (ConfabChatSession  *session,
+                  ConfabConversation *conversation,
+                  ConfabMessage      *assistant,
+                  StreamWatch        *watch)
+{
+  if (assistant == watch->assistant && !watch->finished)
+    {
+      watch->finished = TRUE;
+      watch->finished_at = g_get_monotonic_time ();
+    }
+}
+
+static void
+stream_paint_cb (gpointer user_data)
+{
+  StreamWatch *watch = user_data;
+
+  if (watch->first_content_at != 0 && watch->first_content_frame_at == 0)
+    watch->first_content_frame_at = app.last_frame_at;
+}
+
+/* Presses a key in the composer through its own key handling, as the
+ * window tests do. */
+static gboolean
+press_key (guint           keyval,
+           GdkModifierType state)
+{
+  GtkWidget *composer = GTK_WIDGET (confab_chat_view_get_composer (confab_window_get_chat_view (app.window)));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (composer);
+  gboolean handled = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !handled; i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller) &&
+          gtk_event_controller_get_propagation_phase (controller) == GTK_PHASE_CAPTURE)
+        g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+    }
+
+  return handled;
+}
+
+/* Main-thread CPU per notify::content while the text grew from @lo to
+ * @hi bytes. Returns FALSE when fewer than two notifies fell in it. */
+static gboolean
+cpu_window (GArray  *samples,
+            gsize    lo,
+            gsize    hi,
+            double  *per_notify_us,
+            double  *per_delta_us,
+            guint   *n_notifies)
+{
+  guint first = G_MAXUINT, last = G_MAXUINT;
+  const Sample *a, *b;
+
+  for (guint i = 0; i < samples->len; i++)
+    {
+      const Sample *s = &g_array_index (samples, Sample, i);
+
+      if (s->length >= lo && first == G_MAXUINT)
+        first = i;
+      if (s->length <= hi)
+        last = i;
+    }
+
+  if (first == G_MAXUINT || last == G_MAXUINT || last <= first)
+    {
+      *n_notifies = (first != G_MAXUINT && last != G_MAXUINT && last >= first) ? 1 : 0;
+      return FALSE;
+    }
+
+  a = &g_array_index (samples, Sample, first);
+  b = &g_array_index (samples, Sample, last);
+  *n_notifies = last - first;
+  *per_notify_us = (b->cpu_ns - a->cpu_ns) / 1000.0 / (last - first);
+  *per_delta_us = (b->cpu_ns - a->cpu_ns) / 1000.0 /
+                  MAX (1.0, (double) (b->length - a->length) / DELTA_SIZE);
+
+  return TRUE;
+}
+
+static void
+bench_stream (const char *kind)
+{
+  g_autofree char *mode = g_strdup_printf ("%s", g_str_equal (kind, "paced") ? "paced" : "stream");
+  Server server = { 0, };
+  StreamWatch watch = { 0, };
+  ConfabChatSession *session;
+  GtkTextView *composer;
+  gint64 enter_at, settled_at;
+  guint frames_before, frames_streaming, frames_to_settle;
+  double rss_before, rss_after, rss_idle;
+  Stalls enter_stalls, stream_stalls, end_stalls;
+  double per_notify_small = 0, per_delta_small = 0, per_notify_large = 0, per_delta_large = 0;
+  guint n_small = 0, n_large = 0;
+  gboolean have_small, have_large;
+
+  if (!server_start (&server, kind))
+    {
+      note (mode, "MISS: no loopback server");
+      server_stop (&server);
+      return;
+    }
+
+  if (!app_start (server.base_url) || !first_frame_painted ())
+    {
+      note (mode, "MISS: the window was not shown");
+      app_stop ();
+      server_stop (&server);
+      return;
+    }
+
+  session = confab_application_get_session (app.app);
+  if (session == NULL)
+    {
+      note (mode, "MISS: the application has no chat session");
+      app_stop ();
+      server_stop (&server);
+      return;
+    }
+
+  watch.samples = g_array_sized_new (FALSE, FALSE, sizeof (Sample), 8192);
+  g_signal_connect (session, "turn-started", G_CALLBACK (turn_started_cb), &watch);
+  g_signal_connect (session, "turn-finished", G_CALLBACK (turn_finished_cb), &watch);
+
+  /* Idle first, as a person would find it. */
+  run_for (500);
+  rss_before = rss_mib ();
+
+  composer = confab_chat_view_get_composer (confab_window_get_chat_view (app.window));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (composer),
+                            "Write a long technical document with code, tables and lists.", -1);
+  run_for (100);
+
+  app.on_paint = stream_paint_cb;
+  app.on_paint_data = &watch;
+  frames_before = app.n_frames;
+  stalls_reset ();
+  stalls_recording = TRUE;
+
+  enter_at = g_get_monotonic_time ();
+  if (!press_key (GDK_KEY_Return, 0))
+    note (mode, "the composer did not take Enter");
+
+  /* The iteration that handles Enter, on its own. */
+  g_main_context_iteration (NULL, FALSE);
+  enter_stalls = stalls_take ();
+
+  wait_for (&watch.finished, 120000);
+  stream_stalls = stalls_take ();
+  frames_streaming = app.n_frames - frames_before;
+
+  settled_at = wait_settled (300, 20000);
+  stalls_recording = FALSE;
+  end_stalls = stalls_take ();
+  frames_to_settle = app.n_frames - frames_before;
+  app.on_paint = NULL;
+  rss_after = rss_mib ();
+  run_for (1000);
+  rss_idle = rss_mib ();
+
+  note (mode, "renderer %s; %s: %u-byte reply in %u-byte deltas, one SSE event each%s",
+        renderer_name (), kind, STREAM_SIZE, DELTA_SIZE,
+        g_str_equal (kind, "paced") ? ", one event a millisecond"
+                                    : ", all written at once by a server in another process");
+
+  if (!watch.finished)
+    {
+      note (mode, "MISS: the turn did not finish in 120 s");
+      goto out;
+    }
+  if (watch.assistant == NULL ||
+      confab_message_get_content_length (watch.assistant) != STREAM_SIZE ||
+      confab_message_get_state (watch.assistant) != CONFAB_MESSAGE_STATE_COMPLETE)
+    note (mode, "MISS: the reply is %" G_GSIZE_FORMAT " bytes in state %d, not %u complete",
+          watch.assistant ? confab_message_get_content_length (watch.assistant) : 0,
+          watch.assistant ? (int) confab_message_get_state (watch.assistant) : -1,
+          STREAM_SIZE);
+
+  report (mode, "Enter to first reply text (notify::content)",
+          watch.first_content_at ? ms_between (enter_at, watch.first_content_at) : -1, "ms",
+          NULL, -1);
+  report (mode, "Enter to first frame painted after it",
+          watch.first_content_frame_at ? ms_between (enter_at, watch.first_content_frame_at) : -1,
+          "ms", NULL, -1);
+  report (mode, "Enter to turn finished",
+          ms_between (enter_at, watch.finished_at), "ms", NULL, -1);
+  report (mode, "Enter to settled (last frame of the final render)",
+          settled_at ? ms_between (enter_at, settled_at) : -1, "ms", NULL, -1);
+  report (mode, "frames painted, Enter to turn finished", frames_streaming, "", NULL, -1);
+  report (mode, "frames per second while streaming",
+          frames_streaming / (ms_between (enter_at, watch.finished_at) / 1000.0), "fps",
+          NULL, -1);
+  report (mode, "frames painted, Enter to settled", frames_to_settle, "", NULL, -1);
+  report (mode, "notify::content while streaming", watch.samples->len, "", NULL, -1);
+
+  {
+    /* Where the longest stall was: at which length of the text. */
+    gsize length_at = 0;
+
+    for (guint i = 0; i < watch.samples->len; i++)
+      if (g_array_index (watch.samples, Sample, i).at <= stream_stalls.max_at + stream_stalls.max_us)
+        length_at = g_array_index (watch.samples, Sample, i).length;
+
+    report (mode, "longest main-thread stall while streaming",
+            stream_stalls.max_us / 1000.0, "ms", "<= 16 ms",
+            stream_stalls.max_us <= STALL_TARGET_MS * 1000);
+    note (mode, "it ended %.0f ms after Enter, with %" G_GSIZE_FORMAT " bytes of text; "
+          "%u iterations over 16 ms while streaming",
+          ms_between (enter_at, stream_stalls.max_at + stream_stalls.max_us), length_at,
+          stream_stalls.n_over);
+  }
+  report (mode, "main-thread stall handling Enter (send)", enter_stalls.max_us / 1000.0, "ms",
+          "<= 16 ms", enter_stalls.max_us <= STALL_TARGET_MS * 1000);
+  report (mode, "longest stall after the turn (final render)", end_stalls.max_us / 1000.0, "ms",
+          "<= 16 ms", end_stalls.max_us <= STALL_TARGET_MS * 1000);
+
+  have_small = cpu_window (watch.samples, 1024, 3 * 1024,
+                           &per_notify_small, &per_delta_small, &n_small);
+  have_large = cpu_window (watch.samples, 190 * 1024, 200 * 1024,
+                           &per_notify_large, &per_delta_large, &n_large);
+
+  report (mode, "CPU per notify::content at 1-3 KB", have_small ? per_notify_small : -1, "us",
+          NULL, -1);
+  report (mode, "CPU per notify::content at 190-200 KB", have_large ? per_notify_large : -1, "us",
+          NULL, -1);
+  note (mode, "notifies in those windows: %u and %u (each carries what one read brought)",
+        n_small, n_large);
+  report (mode, "CPU per 40-byte delta at 1-3 KB", have_small ? per_delta_small : -1, "us",
+          NULL, -1);
+  report (mode, "CPU per 40-byte delta at 190-200 KB", have_large ? per_delta_large : -1, "us",
+          NULL, -1);
+  if (have_small && have_large)
+    {
+      double ratio = per_notify_large / per_notify_small;
+      double ratio_delta = per_delta_large / per_delta_small;
+
+      report (mode, "per-chunk cost at 200 KB / at 2 KB (per notify)", ratio, "x",
+              "<= 1.3x", ratio <= 1.3);
+      report (mode, "per-chunk cost at 200 KB / at 2 KB (per delta)", ratio_delta, "x",
+              "<= 1.3x", ratio_delta <= 1.3);
+    }
+  else
+    {
+      note (mode, "MISS: too few notifies in a window to compare per-chunk cost");
+    }
+
+  report (mode, "RSS before the stream", rss_before, "MiB", NULL, -1);
+  report (mode, "RSS after the stream (settled)", rss_after, "MiB", NULL, -1);
+  report (mode, "RSS after the stream, 1 s idle", rss_idle, "MiB", NULL, -1);
+  report (mode, "RSS growth over the stream", rss_idle - rss_before, "MiB", NULL, -1);
+
+out:
+  g_signal_handlers_disconnect_by_data (session, &watch);
+  if (watch.assistant != NULL)
+    g_signal_handlers_disconnect_by_data (watch.assistant, &watch);
+  g_clear_object (&watch.assistant);
+  g_array_unref (watch.samples);
+  app_stop ();
+  server_stop (&server);
+}
+
+/* Each mode in a process of its own: a fresh heap for RSS, a true start. */
+static void
+run_child (const char *mode)
+{
+  const char *argv[] = { "/proc/self/exe", mode, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                     NULL, NULL, &status, &error))
+    g_printerr ("bench-confab: cannot run %s: %s\n", mode, error->message);
+  else if (!g_spawn_check_wait_status (status, NULL))
+    g_print ("%-7s # MISS: the run ended abnormally (status %d)\n", mode, status);
+}
+
+static void
+usage (void)
+{
+  g_printerr ("Usage: bench-confab [all|launch|open|stream|paced]\n"
+              "  launch  start to mapped and first frame; RSS at idle\n"
+              "  open    show a 5,000-message conversation: first frame, settle, RSS growth\n"
+              "  stream  a 200 KB reply, all sent at once: time, frames, stalls, CPU per chunk, RSS\n"
+              "  paced   the same reply, one 40-byte delta a millisecond\n"
+              "  all     each of them in a process of its own (the default)\n");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *mode = argc > 1 ? argv[1] : "all";
+
+  main_monotonic_us = g_get_monotonic_time ();
+  exec_to_main_ms = read_exec_to_main_ms ();
+
+  if (argc > 2 && g_str_equal (argv[1], "--serve"))
+    return serve_main (argv[2]);
+
+  if (g_str_equal (mode, "all"))
+    {
+      const char *modes[] = { "launch", "open", "stream", "paced" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+        run_child (modes[i]);
+      return 0;
+    }
+
+  if (!g_str_equal (mode, "launch") && !g_str_equal (mode, "open") &&
+      !g_str_equal (mode, "stream") && !g_str_equal (mode, "paced"))
+    {
+      usage ();
+      return g_str_equal (mode, "--help") || g_str_equal (mode, "-h") ? 0 : 2;
+    }
+
+  /* The test suite's environment, unless the caller chose otherwise. */
+  g_setenv ("GSETTINGS_BACKEND", "memory", FALSE);
+  g_setenv ("GSETTINGS_SCHEMA_DIR", BENCH_SCHEMA_DIR, FALSE);
+  g_setenv ("NO_AT_BRIDGE", "1", FALSE);
+  g_setenv ("GDK_BACKEND", "x11", FALSE);
+  /* Never the developer's own server or key. */
+  g_setenv ("OPENAI_API_KEY", "", TRUE);
+  g_setenv ("OPENAI_BASE_URL", "", TRUE);
+  /* meson can set but not unset: empty means GTK's own choice. */
+  if (g_strcmp0 (g_getenv ("GSK_RENDERER"), "") == 0)
+    g_unsetenv ("GSK_RENDERER");
+
+  /* GLib reads XDG_DATA_HOME once: set before anything asks. */
+  data_home = g_dir_make_tmp ("confab-bench-XXXXXX", NULL);
+  if (data_home == NULL)
+    {
+      g_printerr ("bench-confab: cannot make a temporary directory\n");
+      return 0;
+    }
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+  g_main_context_set_poll_func (NULL, bench_poll);
+
+  if (g_str_equal (mode, "launch"))
+    bench_launch ();
+  else if (g_str_equal (mode, "open"))
+    bench_open ();
+  else
+    bench_stream (mode);
+
+  remove_tree (data_home);
+  g_free (data_home);
+
+  return 0;
+}
