@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,13 +58,19 @@ make_temp_dir (void)
   return dir;
 }
 
-/* Resident memory of this process, in bytes. */
+/* Resident memory of this process, in bytes. The allocator first gives back
+ * what is free, so that memory freed before a measure (the test's own
+ * scaffolding) cannot hide what the code under test takes after it. */
 static gsize
 rss_bytes (void)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
   guint64 size_pages = 0, resident_pages = 0;
+
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
 
   g_file_get_contents ("/proc/self/statm", &contents, NULL, &error);
   g_assert_no_error (error);
@@ -526,6 +533,7 @@ kill_reply_init (KillReply *reply)
   g_autoptr(GString) body = g_string_new (NULL);
 
   reply->content = g_string_new (NULL);
+  reply->event_size = 0;
 
   for (guint i = 0; i < KILL_PIECES; i++)
     {
@@ -830,6 +838,11 @@ test_kill_loop (void)
 /* 2. Keys never leak. */
 
 #define LEAK_KEY "sk-confab-leak-canary-0123456789abcdef"
+/* As OpenAI answers a wrong key: it quotes the key back. */
+#define LEAK_ERROR_BODY \
+  "{\"error\":{\"message\":\"Incorrect API key provided: " LEAK_KEY ". You can find " \
+  "your API key in your account.\",\"type\":\"invalid_request_error\"," \
+  "\"code\":\"invalid_api_key\"}}"
 
 static GLogWriterOutput
 file_writer_cb (GLogLevelFlags   log_level,
@@ -856,6 +869,26 @@ secrets_done_cb (GObject      *object,
                  gpointer      user_data)
 {
   *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* Binary-safe: database files hold NUL bytes. */
+static gboolean
+contains_bytes (const char *data,
+                gsize       length,
+                const char *needle)
+{
+  gsize needle_length = strlen (needle);
+  const char *p = data;
+  const char *end = data + length;
+
+  while (p != NULL && (gsize) (end - p) >= needle_length)
+    {
+      if (memcmp (p, needle, needle_length) == 0)
+        return TRUE;
+      p = memchr (p + 1, needle[0], (gsize) (end - p - 1));
+    }
+
+  return FALSE;
 }
 
 /* Every file under @path: none holds the key. Returns the number of files. */
@@ -888,7 +921,7 @@ check_tree_clean (const char *path,
 
       g_file_get_contents (child, &contents, &length, &error);
       g_assert_no_error (error);
-      if (memmem (contents, length, LEAK_KEY, strlen (LEAK_KEY)) != NULL)
+      if (contains_bytes (contents, length, LEAK_KEY))
         g_error ("The API key was written to %s", child);
 
       g_hash_table_add (seen, g_strdup (name));
@@ -980,15 +1013,7 @@ keys_never_leak_subprocess (void)
   append_finish_events (body);
   ok_body = g_string_free_to_bytes (g_steal_pointer (&body));
   fault_server_queue (server, 200, "text/event-stream", ok_body, 16, 0, 1);
-  error_body = g_bytes_new_static ("{\"error\":{\"message\":\"Incorrect API key provided: "
-                                   LEAK_KEY ". You can find your API key in your account.\","
-                                   "\"type\":\"invalid_request_error\","
-                                   "\"code\":\"invalid_api_key\"}}",
-                                   strlen ("{\"error\":{\"message\":\"Incorrect API key "
-                                           "provided: " LEAK_KEY ". You can find your API "
-                                           "key in your account.\",\"type\":"
-                                           "\"invalid_request_error\",\"code\":"
-                                           "\"invalid_api_key\"}}"));
+  error_body = g_bytes_new_static (LEAK_ERROR_BODY, strlen (LEAK_ERROR_BODY));
   fault_server_queue (server, 401, "application/json", error_body, 0, 0, 1);
 
   db_path = confab_store_dup_default_path ();
@@ -1059,8 +1084,7 @@ keys_never_leak_subprocess (void)
   /* The debug log was really captured, requests included. */
   g_file_get_contents (log_path, &log, NULL, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (strstr (log, "Authorization [redacted]"));
-  g_assert_nonnull (strstr (log, "Secret Service"));
+  g_assert_nonnull (strstr (log, "/v1/chat/completions"));
 
   /* Once more after Confab let go of everything. */
   g_clear_object (&chat->finished);

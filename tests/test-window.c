@@ -694,6 +694,96 @@ test_rename_delete_undo (Fixture       *fixture,
   g_assert_cmpuint (g_list_model_get_n_items (confab_window_get_conversations (fixture->window)), ==, 0);
 }
 
+typedef struct
+{
+  ConfabConversation *conversation;
+  guint               more_than;
+  gboolean            done;
+} CountWatch;
+
+static void
+count_changed_cb (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  CountWatch *watch)
+{
+  watch->done = g_list_model_get_n_items (model) > watch->more_than;
+}
+
+static void
+test_long_conversation_pages (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(ConfabConversation) stored = confab_conversation_new ();
+  g_autoptr(GError) error = NULL;
+  ConfabConversation *conversation;
+  GtkAdjustment *adjustment;
+  GtkWidget *scroller;
+  CountWatch watch = { 0 };
+  guint loaded;
+
+  /* A conversation of 500 messages, written straight to the database. */
+  {
+    g_autofree char *dir = g_build_filename (fixture->data_home, "confab", NULL);
+    g_autoptr(ConfabStore) store = NULL;
+
+    path = g_build_filename (dir, "confab.db", NULL);
+    store = confab_store_new (path, &error);
+    g_assert_no_error (error);
+    confab_conversation_set_title (stored, "Long");
+    confab_store_insert_conversation (store, stored, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < 500; i++)
+      {
+        g_autofree char *text = g_strdup_printf ("Message number %u", i);
+        g_autoptr(ConfabMessage) message =
+          confab_message_new (i % 2 ? CONFAB_ROLE_ASSISTANT : CONFAB_ROLE_USER, text);
+
+        confab_message_set_conversation_id (message, confab_conversation_get_id (stored));
+        confab_store_insert_message (store, message, &error);
+        g_assert_no_error (error);
+      }
+  }
+
+  start_app (fixture);
+  conversation = g_list_model_get_item (confab_window_get_conversations (fixture->window), 0);
+  g_assert_cmpuint (confab_conversation_get_message_count (conversation), ==, 500);
+  confab_window_show_conversation (fixture->window, conversation);
+  g_object_unref (conversation);
+
+  /* Only the newest page is loaded, and the newest message is shown. */
+  loaded = g_list_model_get_n_items (G_LIST_MODEL (conversation));
+  g_assert_cmpuint (loaded, >, 0);
+  g_assert_cmpuint (loaded, <, 100);
+  {
+    g_autofree char *shown = shown_text (fixture);
+    g_assert_nonnull (strstr (shown, "Message number 499"));
+    g_assert_null (strstr (shown, "Message number 0\n"));
+  }
+
+  /* Reaching the top brings older ones in. */
+  watch.conversation = conversation;
+  watch.more_than = loaded;
+  g_signal_connect (conversation, "items-changed", G_CALLBACK (count_changed_cb), &watch);
+  scroller = gtk_widget_get_parent (GTK_WIDGET (confab_chat_view_get_message_list (confab_window_get_chat_view (fixture->window))));
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_lower (adjustment) + 1);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_lower (adjustment));
+  confab_test_wait_for (&watch.done, 5000);
+  g_signal_handlers_disconnect_by_func (conversation, count_changed_cb, &watch);
+
+  /* The oldest loaded message is right before the ones loaded first. */
+  {
+    g_autoptr(ConfabMessage) first = g_list_model_get_item (G_LIST_MODEL (conversation), 0);
+    guint now = g_list_model_get_n_items (G_LIST_MODEL (conversation));
+    g_autofree char *expected = g_strdup_printf ("Message number %u", 500 - now);
+
+    g_assert_cmpstr (confab_message_get_content (first), ==, expected);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -718,6 +808,7 @@ main (int   argc,
   ADD ("plain-http-key-asks-first", test_plain_http_key_asks_first);
   ADD ("preferences", test_preferences);
   ADD ("rename-delete-undo", test_rename_delete_undo);
+  ADD ("long-conversation-pages", test_long_conversation_pages);
 
 #undef ADD
 

@@ -72,6 +72,7 @@ bench_poll (GPollFD *fds,
         }
       if (busy > STALL_TARGET_MS * 1000)
         stall_n_over++;
+      if (g_getenv ("BENCH_DEBUG")) g_printerr ("busy %ld\n", (long) busy);
     }
 
   ret = g_poll (fds, n_fds, timeout);
@@ -1182,7 +1183,9 @@ bench_stream (const char *kind)
     note (mode, "the composer did not take Enter");
 
   /* The iteration that handles Enter, on its own. */
+  if (g_getenv ("BENCH_DEBUG")) g_printerr ("pressed %f\n", ms_since (enter_at));
   g_main_context_iteration (NULL, FALSE);
+  if (g_getenv ("BENCH_DEBUG")) g_printerr ("iterated %f\n", ms_since (enter_at));
   enter_stalls = stalls_take ();
 
   wait_for (&watch.finished, 120000);
