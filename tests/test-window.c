@@ -784,6 +784,66 @@ test_long_conversation_pages (Fixture       *fixture,
   }
 }
 
+static GtkAdjustment *
+message_adjustment (Fixture *fixture)
+{
+  GtkWidget *list = GTK_WIDGET (confab_chat_view_get_message_list (confab_window_get_chat_view (fixture->window)));
+
+  return gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (gtk_widget_get_parent (list)));
+}
+
+static double
+distance_from_bottom (GtkAdjustment *adjustment)
+{
+  return gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) -
+         gtk_adjustment_get_value (adjustment);
+}
+
+static void
+test_follows_bottom_unless_scrolled_up (Fixture       *fixture,
+                                        gconstpointer  data)
+{
+  g_autoptr(GString) reply = g_string_new (NULL);
+  GtkAdjustment *adjustment;
+  ConfabMessage *assistant;
+  double held;
+
+  /* A long reply, streamed slowly: 120 paragraphs. */
+  for (guint i = 0; i < 120; i++)
+    g_string_append_printf (reply,
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
+                            i);
+  g_string_append (reply, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+
+  start_app (fixture);
+  confab_test_server_queue (fixture->server, 200, "text/event-stream", reply->str,
+                            400, 30, CONFAB_TEST_END_COMPLETE, NULL);
+  type_text (fixture, "Write a lot");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+
+  adjustment = message_adjustment (fixture);
+  assistant = confab_conversation_get_last_message (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window)));
+
+  /* While it streams and overflows the view, the view stays at the bottom. */
+  while ((gtk_adjustment_get_page_size (adjustment) == 0 ||
+          gtk_adjustment_get_upper (adjustment) < 3 * gtk_adjustment_get_page_size (adjustment)) &&
+         confab_message_get_state (assistant) == CONFAB_MESSAGE_STATE_STREAMING)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_STREAMING);
+  settle ();
+  g_assert_cmpfloat (distance_from_bottom (adjustment), <, 60);
+
+  /* The person scrolls up: the view stays where they put it as text arrives. */
+  gtk_adjustment_set_value (adjustment, 0);
+  held = gtk_adjustment_get_value (adjustment);
+  settle ();
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_STREAMING);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), <, held + 60);
+  g_assert_cmpfloat (distance_from_bottom (adjustment), >, gtk_adjustment_get_page_size (adjustment));
+
+  confab_test_wait_for (&fixture->turn_done, 20000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -809,6 +869,7 @@ main (int   argc,
   ADD ("preferences", test_preferences);
   ADD ("rename-delete-undo", test_rename_delete_undo);
   ADD ("long-conversation-pages", test_long_conversation_pages);
+  ADD ("follows-bottom-unless-scrolled-up", test_follows_bottom_unless_scrolled_up);
 
 #undef ADD
 

@@ -47,6 +47,8 @@ struct _ConfabChatView
   GSignalGroup       *conversation_signals;
 
   guint               scroll_tick;
+  double              last_value;
+  guint               setting_value : 1;
   guint               loading_older : 1;
   guint               stick_to_bottom : 1;
   guint               folded : 1;
@@ -136,7 +138,10 @@ scroll_tick_cb (GtkWidget     *widget,
 
   if (gtk_adjustment_get_value (adjustment) < target)
     {
+      self->setting_value = TRUE;
       gtk_adjustment_set_value (adjustment, target);
+      self->setting_value = FALSE;
+      self->last_value = gtk_adjustment_get_value (adjustment);
       return G_SOURCE_CONTINUE;
     }
 
@@ -211,15 +216,24 @@ vadjustment_changed_cb (ConfabChatView *self)
     queue_scroll_to_bottom (self);
 }
 
+/* Our own scrolling only moves down. A move up came from the person (wheel,
+ * scrollbar, keys): stop following until they come back to the bottom. */
 static void
 vadjustment_value_cb (ConfabChatView *self)
 {
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+  double value = gtk_adjustment_get_value (adjustment);
 
-  /* Only the person moves the view up; while we follow, value only grows. */
-  if (self->scroll_tick == 0)
-    self->stick_to_bottom = gtk_adjustment_get_value (adjustment) >= bottom - BOTTOM_SLACK;
+  if (self->setting_value)
+    return;
+
+  if (value >= bottom - BOTTOM_SLACK)
+    self->stick_to_bottom = TRUE;
+  else if (value < self->last_value - 1)
+    self->stick_to_bottom = FALSE;
+
+  self->last_value = value;
 }
 
 static void
