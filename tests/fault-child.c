@@ -2,8 +2,13 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+#ifdef __linux__
+# include <sys/prctl.h>
+#endif
 
 #include "confab-chat-session.h"
 #include "confab-openai-provider.h"
@@ -47,6 +52,14 @@ main (int   argc,
   g_autoptr(ConfabChatSession) session = NULL;
   g_autoptr(ConfabConversation) conversation = NULL;
   g_autoptr(GError) error = NULL;
+
+#ifdef __linux__
+  /* A test that failed before killing this process must not leave it
+   * behind, holding the test's output open. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () == 1)
+    return 1;
+#endif
 
   if (argc < 3)
     {

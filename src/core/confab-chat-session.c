@@ -737,6 +737,7 @@ confab_chat_session_send (ConfabChatSession   *self,
 {
   g_autoptr(ConfabMessage) user = NULL;
   g_autoptr(ConfabMessage) assistant = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (CONFAB_IS_CHAT_SESSION (self), FALSE);
   g_return_val_if_fail (CONFAB_IS_CONVERSATION (conversation), FALSE);
@@ -764,26 +765,38 @@ confab_chat_session_send (ConfabChatSession   *self,
     return FALSE;
   confab_conversation_append_message (conversation, user);
 
+  /* From here on the send has happened: the user's message is on disk and the
+   * composer may let go of it. Whatever fails later shows on the reply. */
   assistant = confab_message_new (CONFAB_ROLE_ASSISTANT, NULL);
   confab_message_set_conversation_id (assistant, confab_conversation_get_id (conversation));
   confab_message_set_model (assistant, confab_conversation_get_model (conversation));
   confab_message_set_state (assistant, CONFAB_MESSAGE_STATE_STREAMING);
-  if (!confab_store_insert_message (self->store, assistant, error))
-    return FALSE;
+  confab_conversation_set_updated_at (conversation, g_get_real_time ());
+
+  if (!confab_store_insert_message (self->store, assistant, &local_error))
+    {
+      confab_message_set_state (assistant, CONFAB_MESSAGE_STATE_ERROR);
+      confab_message_set_error (assistant, local_error->message);
+      confab_message_set_error_kind (assistant, "store");
+      confab_conversation_append_message (conversation, assistant);
+      confab_conversation_set_message_count (conversation,
+                                             confab_conversation_get_message_count (conversation) + 1);
+      report_store_error (self, local_error);
+      return TRUE;
+    }
+
   confab_conversation_append_message (conversation, assistant);
   confab_conversation_set_message_count (conversation,
                                          confab_conversation_get_message_count (conversation) + 2);
-  confab_conversation_set_updated_at (conversation, g_get_real_time ());
 
-  if (!start_turn (self, conversation, assistant, FALSE, error))
+  if (!start_turn (self, conversation, assistant, FALSE, &local_error))
     {
-      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GError) store_error = NULL;
 
       confab_message_set_state (assistant, CONFAB_MESSAGE_STATE_ERROR);
-      confab_message_set_error (assistant, (*error)->message);
-      if (!confab_store_update_message (self->store, assistant, &local_error))
-        report_store_error (self, local_error);
-      return FALSE;
+      confab_message_set_error (assistant, local_error->message);
+      if (!confab_store_update_message (self->store, assistant, &store_error))
+        report_store_error (self, store_error);
     }
 
   return TRUE;

@@ -26,9 +26,10 @@ ConfabStore       *confab_chat_session_get_store    (ConfabChatSession   *self);
 ConfabProvider    *confab_chat_session_get_provider (ConfabChatSession   *self);
 void               confab_chat_session_set_provider (ConfabChatSession   *self,
                                                      ConfabProvider      *provider);
-/* Stores @text as the user's message and starts the reply. Fails, keeping
- * nothing half-done, when the message cannot be stored or a turn of this
- * conversation is already running. */
+/* Stores @text as the user's message and starts the reply. Fails, with
+ * nothing stored, when the message cannot be stored or a turn of this
+ * conversation is already running. Once the user's message is stored it
+ * returns TRUE: a later failure shows as the reply's error. */
 gboolean           confab_chat_session_send         (ConfabChatSession   *self,
                                                      ConfabConversation  *conversation,
                                                      const char          *text,
