@@ -183,6 +183,7 @@ confab_test_server_new (void)
   g_queue_init (&self->replies);
 
   soup_server_add_handler (self->soup, "/v1/chat/completions", handler_cb, self, NULL);
+  soup_server_add_handler (self->soup, "/v1/messages", handler_cb, self, NULL);
   soup_server_add_handler (self->soup, "/v1/models", models_cb, self, NULL);
   soup_server_listen_local (self->soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
   g_assert_no_error (error);

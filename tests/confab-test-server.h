@@ -4,7 +4,8 @@
 /*
  * A loopback Chat Completions server for tests: a real SoupServer on
  * 127.0.0.1 that answers each POST with the next scripted reply, sending the
- * body in pieces over time so that clients really stream. GET /v1/models
+ * body in pieces over time so that clients really stream. POST /v1/messages
+ * (Anthropic) takes replies from the same queue. GET /v1/models
  * lists "test-model-a" and "test-model-b".
  */
 

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "confab-application.h"
@@ -849,6 +850,48 @@ test_follows_bottom_unless_scrolled_up (Fixture       *fixture,
   confab_test_wait_for (&fixture->turn_done, 10000);
 }
 
+static void
+test_anthropic_chat (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *expected = NULL;
+  g_autofree char *shown = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures",
+                                                 "coder-aibridge-anthropic-text-ping-padded.expected",
+                                                 NULL);
+  g_autoptr(JsonNode) request = NULL;
+
+  g_file_get_contents (path, &expected, NULL, NULL);
+  g_assert_nonnull (expected);
+
+  g_settings_set_string (settings, "provider", "anthropic");
+  start_app (fixture);
+  confab_test_server_queue_fixture (fixture->server, "coder-aibridge-anthropic-text-ping-padded.sse",
+                                    300, 5);
+
+  type_text (fixture, "Hello Claude");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  /* It went to the Messages API, in its shape. */
+  request = json_from_string (g_ptr_array_index (confab_test_server_get_requests (fixture->server), 0),
+                              NULL);
+  g_assert_true (json_object_has_member (json_node_get_object (request), "max_tokens"));
+
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "Hello Claude"));
+  {
+    ConfabConversation *conversation = confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window));
+    ConfabMessage *reply = confab_conversation_get_last_message (conversation);
+
+    g_assert_cmpstr (confab_message_get_content (reply), ==, expected);
+    g_assert_cmpint (confab_message_get_state (reply), ==, CONFAB_MESSAGE_STATE_COMPLETE);
+  }
+
+  g_settings_reset (settings, "provider");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -875,6 +918,7 @@ main (int   argc,
   ADD ("rename-delete-undo", test_rename_delete_undo);
   ADD ("long-conversation-pages", test_long_conversation_pages);
   ADD ("follows-bottom-unless-scrolled-up", test_follows_bottom_unless_scrolled_up);
+  ADD ("anthropic-chat", test_anthropic_chat);
 
 #undef ADD
 

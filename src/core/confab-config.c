@@ -5,7 +5,9 @@
 
 #include <string.h>
 
+#include "confab-anthropic-provider.h"
 #include "confab-config.h"
+#include "confab-openai-provider.h"
 
 static char *
 strip_trailing_slashes (const char *url)
@@ -17,6 +19,33 @@ strip_trailing_slashes (const char *url)
     copy[--len] = '\0';
 
   return copy;
+}
+
+gboolean
+confab_config_is_anthropic (GSettings *settings)
+{
+  g_autofree char *kind = settings ? g_settings_get_string (settings, "provider") : NULL;
+
+  return g_strcmp0 (kind, "anthropic") == 0;
+}
+
+const char *
+confab_config_get_default_base_url (GSettings *settings)
+{
+  return confab_config_is_anthropic (settings) ? CONFAB_DEFAULT_ANTHROPIC_BASE_URL
+                                               : CONFAB_DEFAULT_BASE_URL;
+}
+
+const char *
+confab_config_get_env_base_url_name (GSettings *settings)
+{
+  return confab_config_is_anthropic (settings) ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
+}
+
+const char *
+confab_config_get_env_api_key_name (GSettings *settings)
+{
+  return confab_config_is_anthropic (settings) ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
 }
 
 char *
@@ -35,7 +64,7 @@ confab_config_dup_base_url (GSettings *settings,
   if (stored != NULL && *g_strstrip (stored) != '\0')
     return strip_trailing_slashes (stored);
 
-  env = g_getenv ("OPENAI_BASE_URL");
+  env = g_getenv (confab_config_get_env_base_url_name (settings));
   if (env != NULL && *env != '\0')
     {
       if (from_env != NULL)
@@ -43,15 +72,29 @@ confab_config_dup_base_url (GSettings *settings,
       return strip_trailing_slashes (env);
     }
 
-  return g_strdup (CONFAB_DEFAULT_BASE_URL);
+  return g_strdup (confab_config_get_default_base_url (settings));
 }
 
 const char *
-confab_config_get_env_api_key (void)
+confab_config_get_env_api_key (GSettings *settings)
 {
-  const char *env = g_getenv ("OPENAI_API_KEY");
+  const char *env = g_getenv (confab_config_get_env_api_key_name (settings));
 
   return (env != NULL && *env != '\0') ? env : NULL;
+}
+
+ConfabProvider *
+confab_config_create_provider (GSettings  *settings,
+                               const char *base_url,
+                               const char *key)
+{
+  if (key == NULL || *key == '\0')
+    key = confab_config_get_env_api_key (settings);
+
+  if (confab_config_is_anthropic (settings))
+    return CONFAB_PROVIDER (confab_anthropic_provider_new (base_url, key));
+
+  return CONFAB_PROVIDER (confab_openai_provider_new (base_url, key));
 }
 
 gboolean

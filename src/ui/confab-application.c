@@ -8,7 +8,6 @@
 
 #include "confab-application.h"
 #include "confab-config.h"
-#include "confab-openai-provider.h"
 #include "confab-preferences-window.h"
 #include "confab-window.h"
 
@@ -40,14 +39,10 @@ install_provider (ConfabApplication *self,
                   const char        *base_url,
                   const char        *key)
 {
-  g_autoptr(ConfabOpenaiProvider) provider = NULL;
+  g_autoptr(ConfabProvider) provider = confab_config_create_provider (self->settings, base_url, key);
 
-  if (key == NULL || *key == '\0')
-    key = confab_config_get_env_api_key ();
-
-  provider = confab_openai_provider_new (base_url, key);
   if (self->session != NULL)
-    confab_chat_session_set_provider (self->session, CONFAB_PROVIDER (provider));
+    confab_chat_session_set_provider (self->session, provider);
 }
 
 static void
@@ -210,6 +205,8 @@ confab_application_startup (GApplication *application)
   self->secrets = confab_secrets_new ();
 
   g_signal_connect_object (self->settings, "changed::base-url",
+                           G_CALLBACK (reload_provider), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::provider",
                            G_CALLBACK (reload_provider), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->secrets, "changed",
                            G_CALLBACK (reload_provider), self, G_CONNECT_SWAPPED);

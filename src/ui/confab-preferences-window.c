@@ -8,7 +8,6 @@
 #include <glib/gi18n.h>
 
 #include "confab-config.h"
-#include "confab-openai-provider.h"
 #include "confab-preferences-window.h"
 
 /*
@@ -31,6 +30,7 @@ struct _ConfabPreferencesWindow
   GtkWidget            *insecure_note;
   GtkLabel             *key_note;
   AdwEntryRow          *key_row;
+  AdwComboRow          *kind_row;
   GtkWidget            *keyring_note;
   AdwEntryRow          *model_row;
   GtkMenuButton        *models_button;
@@ -177,6 +177,7 @@ confab_preferences_window_update_key_notes (ConfabPreferencesWindow *self)
 {
   gboolean keyring = confab_secrets_get_keyring_available (self->secrets);
   gboolean stored = self->stored_key != NULL;
+  g_autofree char *env_note = NULL;
   const char *note = NULL;
 
   gtk_widget_set_visible (self->keyring_note, !keyring);
@@ -184,8 +185,10 @@ confab_preferences_window_update_key_notes (ConfabPreferencesWindow *self)
 
   if (stored && keyring)
     note = _("Stored in the system keyring.");
-  else if (!stored && confab_config_get_env_api_key () != NULL)
-    note = _("Using OPENAI_API_KEY from the environment.");
+  else if (!stored && confab_config_get_env_api_key (self->settings) != NULL)
+    /* Translators: %s is the name of an environment variable, such as OPENAI_API_KEY */
+    note = env_note = g_strdup_printf (_("Using %s from the environment."),
+                                       confab_config_get_env_api_key_name (self->settings));
   else if (!stored)
     note = _("No key is stored for this server. Servers on this computer usually need none.");
 
@@ -205,11 +208,14 @@ confab_preferences_window_update_server_description (ConfabPreferencesWindow *se
   g_strstrip (setting);
 
   if (setting[0] != '\0')
-    description = g_strdup (_("Any server with an OpenAI-compatible API: OpenAI, Ollama, "
-                              "llama.cpp, LM Studio, vLLM and others."));
+    description = g_strdup (confab_config_is_anthropic (self->settings)
+                            ? _("Anthropic’s Messages API.")
+                            : _("Any server with an OpenAI-compatible API: OpenAI, Ollama, "
+                                "llama.cpp, LM Studio, vLLM and others."));
   else if (from_env)
-    /* Translators: %s is a URL */
-    description = g_strdup_printf (_("Using OPENAI_BASE_URL from the environment: %s"),
+    /* Translators: the first %s is the name of an environment variable, the second a URL */
+    description = g_strdup_printf (_("Using %s from the environment: %s"),
+                                   confab_config_get_env_base_url_name (self->settings),
                                    effective);
   else
     /* Translators: %s is a URL */
@@ -502,8 +508,7 @@ list_models_cb (GObject      *object,
 static void
 confab_preferences_window_fetch_models (ConfabPreferencesWindow *self)
 {
-  g_autoptr(ConfabOpenaiProvider) provider = NULL;
-  const char *key;
+  g_autoptr(ConfabProvider) provider = NULL;
 
   g_assert (CONFAB_IS_PREFERENCES_WINDOW (self));
 
@@ -511,8 +516,7 @@ confab_preferences_window_fetch_models (ConfabPreferencesWindow *self)
   g_clear_object (&self->fetch_cancellable);
   self->fetch_cancellable = g_cancellable_new ();
 
-  key = self->stored_key != NULL ? self->stored_key : confab_config_get_env_api_key ();
-  provider = confab_openai_provider_new (self->base_url, key);
+  provider = confab_config_create_provider (self->settings, self->base_url, self->stored_key);
 
   confab_preferences_window_set_fetching (self, TRUE);
   confab_preferences_window_set_models_status (self, _("Fetching models…"), STATUS_INFO);
@@ -705,6 +709,29 @@ settings_base_url_changed_cb (ConfabPreferencesWindow *self)
   confab_preferences_window_reload_base_url (self, FALSE);
 }
 
+/* The kind of server: 0 OpenAI-compatible, 1 Anthropic, as in the combo row. */
+static void
+kind_row_selected_cb (ConfabPreferencesWindow *self)
+{
+  gboolean anthropic = adw_combo_row_get_selected (self->kind_row) == 1;
+
+  if (anthropic == confab_config_is_anthropic (self->settings))
+    return;
+
+  /* A URL typed for one kind means nothing to the other: start from its default. */
+  g_settings_delay (self->settings);
+  g_settings_set_string (self->settings, "provider", anthropic ? "anthropic" : "openai");
+  g_settings_set_string (self->settings, "base-url", "");
+  g_settings_apply (self->settings);
+}
+
+static void
+settings_provider_changed_cb (ConfabPreferencesWindow *self)
+{
+  adw_combo_row_set_selected (self->kind_row, confab_config_is_anthropic (self->settings) ? 1 : 0);
+  confab_preferences_window_reload_base_url (self, FALSE);
+}
+
 static void
 url_row_changed_cb (ConfabPreferencesWindow *self)
 {
@@ -854,6 +881,11 @@ confab_preferences_window_constructed (GObject *object)
 
   g_signal_connect_object (self->settings, "changed::base-url",
                            G_CALLBACK (settings_base_url_changed_cb), self, G_CONNECT_SWAPPED);
+  adw_combo_row_set_selected (self->kind_row, confab_config_is_anthropic (self->settings) ? 1 : 0);
+  g_signal_connect_object (self->kind_row, "notify::selected",
+                           G_CALLBACK (kind_row_selected_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::provider",
+                           G_CALLBACK (settings_provider_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::model",
                            G_CALLBACK (settings_model_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::system-message",
@@ -1006,6 +1038,7 @@ confab_preferences_window_class_init (ConfabPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, insecure_note);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, key_note);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, key_row);
+  gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, kind_row);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, keyring_note);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, model_row);
   gtk_widget_class_bind_template_child (widget_class, ConfabPreferencesWindow, models_button);
