@@ -1155,6 +1155,10 @@ request_read_cb (GObject      *object,
     request_read_next (task);
 }
 
+/* Below GTK's layout and redraw: a server that sends as fast as it can must not
+ * keep the window from painting what has arrived. */
+#define READ_PRIORITY G_PRIORITY_DEFAULT_IDLE
+
 static void
 request_read_next (GTask *task)
 {
@@ -1162,7 +1166,7 @@ request_read_next (GTask *task)
 
   g_input_stream_read_bytes_async (req->stream,
                                    READ_CHUNK_SIZE,
-                                   G_PRIORITY_DEFAULT,
+                                   READ_PRIORITY,
                                    req->cancellable,
                                    request_read_cb,
                                    g_object_ref (task));

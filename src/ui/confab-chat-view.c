@@ -12,8 +12,10 @@
 #include "confab-config.h"
 #include "confab-message-row.h"
 
-/* Messages loaded at a time; older ones come in as the person scrolls up. */
-#define PAGE_SIZE 60
+/* Messages loaded at a time; older ones come in as the person scrolls up.
+ * GtkListView builds a row for every loaded message near the view, so the
+ * first page is what opening a conversation costs. */
+#define PAGE_SIZE 20
 /* Within this many pixels of the end, the view counts as at the bottom. */
 #define BOTTOM_SLACK 48.0
 

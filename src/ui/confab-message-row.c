@@ -36,6 +36,7 @@ struct _ConfabMessageRow
   ConfabMarkdownView *content_view;
 
   guint               countdown_source;
+  gsize               shown_length;   /* of the content handed to content_view */
 };
 
 G_DEFINE_FINAL_TYPE (ConfabMessageRow, confab_message_row, GTK_TYPE_WIDGET)
@@ -116,8 +117,19 @@ static void
 update_content (ConfabMessageRow *self)
 {
   const char *content = self->message ? confab_message_get_content (self->message) : "";
+  gsize length = self->message ? confab_message_get_content_length (self->message) : 0;
 
-  confab_markdown_view_set_text (self->content_view, content);
+  /* A streaming reply only grows: hand on the new part, not the whole text. */
+  if (self->message != NULL &&
+      confab_message_get_state (self->message) == CONFAB_MESSAGE_STATE_STREAMING &&
+      self->shown_length > 0 && length > self->shown_length)
+    confab_markdown_view_append_text (self->content_view,
+                                      content + self->shown_length,
+                                      length - self->shown_length);
+  else
+    confab_markdown_view_set_text (self->content_view, content);
+  self->shown_length = length;
+
   gtk_widget_set_visible (GTK_WIDGET (self->content_box), *content != '\0');
   gtk_widget_set_visible (GTK_WIDGET (self->spinner),
                           self->message != NULL && *content == '\0' &&
@@ -348,6 +360,7 @@ confab_message_row_set_message (ConfabMessageRow *self,
       /* A recycled row keeps no text of a message it no longer shows. */
       confab_markdown_view_set_streaming (self->content_view, FALSE);
       confab_markdown_view_set_text (self->content_view, "");
+      self->shown_length = 0;
       return;
     }
 

@@ -11,6 +11,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +187,26 @@ read_exec_to_main_ms (void)
   return (now_s - start_s) * 1000.0;
 }
 
+/* The machine's load when a run starts: figures from a busy machine are slower. */
+static char *
+dup_loadavg (void)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  fields = g_strsplit (text, " ", 4);
+  if (g_strv_length (fields) < 3)
+    return g_strdup ("?");
+
+  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
+}
+
 /* Output */
 
+/* One figure: NAN when it could not be measured. @verdict is -1 when
+ * there is no target, else whether the figure meets @target. */
 static void
 report (const char *mode,
         const char *what,
@@ -196,15 +215,16 @@ report (const char *mode,
         const char *target,
         int         verdict)
 {
+  g_autofree char *shown = isnan (value) ? g_strdup ("n/a") : g_strdup_printf ("%.1f", value);
   const char *word = verdict < 0 ? "" : verdict ? "PASS" : "MISS";
 
-  if (value < 0 && verdict >= 0)
-    word = "MISS";
+  if (isnan (value))
+    word = target != NULL ? "MISS (not measured)" : "";
 
   if (target == NULL)
-    g_print ("%-7s %-54s %10.1f %-4s\n", mode, what, value, unit);
+    g_print ("%-7s %-54s %10s %-4s\n", mode, what, shown, unit);
   else
-    g_print ("%-7s %-54s %10.1f %-4s  target %-10s %s\n", mode, what, value, unit, target, word);
+    g_print ("%-7s %-54s %10s %-4s  target %-10s %s\n", mode, what, shown, unit, target, word);
 }
 
 static void
@@ -764,7 +784,6 @@ static void
 bench_launch (void)
 {
   const char *mode = "launch";
-  gint64 idle_at;
 
   if (!app_start (NULL) || !first_frame_painted ())
     {
@@ -786,12 +805,138 @@ bench_launch (void)
     report (mode, "first frame painted, since process start",
             exec_to_main_ms + ms_between (main_monotonic_us, app.first_frame_at), "ms", NULL, -1);
 
-  idle_at = g_get_monotonic_time ();
   run_for (1000);
   report (mode, "RSS at idle (1 s after the first frame)", rss_mib (), "MiB", NULL, -1);
-  (void) idle_at;
 
   app_stop ();
+}
+
+/* Looking at widgets */
+
+static ConfabMarkdownView *
+find_markdown_view (GtkWidget *widget)
+{
+  if (CONFAB_IS_MARKDOWN_VIEW (widget))
+    return CONFAB_MARKDOWN_VIEW (widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ConfabMarkdownView *view = find_markdown_view (child);
+
+      if (view != NULL)
+        return view;
+    }
+
+  return NULL;
+}
+
+static guint
+count_widgets (GtkWidget *widget)
+{
+  guint n = 1;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += count_widgets (child);
+
+  return n;
+}
+
+/* The markdown view of the row that shows @message, if one does. */
+static ConfabMarkdownView *
+find_view_of (GtkWidget     *widget,
+              ConfabMessage *message)
+{
+  if (CONFAB_IS_MESSAGE_ROW (widget))
+    return confab_message_row_get_message (CONFAB_MESSAGE_ROW (widget)) == message
+           ? find_markdown_view (widget) : NULL;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ConfabMarkdownView *view = find_view_of (child, message);
+
+      if (view != NULL)
+        return view;
+    }
+
+  return NULL;
+}
+
+static gint64
+process_cpu_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+/* What a frame costs that changes one label at the end of @view, as each
+ * streamed chunk does: with a long text above it, that cost should not
+ * grow with what is already shown. */
+static void
+probe_frames (const char         *mode,
+              ConfabMarkdownView *view,
+              const char         *where)
+{
+  GtkWidget *label = NULL;
+  g_autofree char *original = NULL;
+  g_autofree char *what = NULL;
+  const char *env = g_getenv ("BENCH_CONFAB_PROBE_FRAMES");
+  guint n = env ? (guint) atoi (env) : 30;
+  double cpu = 0, wall = 0, wall_max = 0;
+  gint64 process_start, thread_start;
+  guint n_painted = 0;
+
+  for (GtkWidget *child = gtk_widget_get_last_child (GTK_WIDGET (view));
+       child != NULL && label == NULL;
+       child = gtk_widget_get_prev_sibling (child))
+    if (GTK_IS_LABEL (child))
+      label = child;
+  if (label == NULL)
+    return;
+
+  /* Let what is pending go first. */
+  wait_settled (200, 5000);
+
+  original = g_strdup (gtk_label_get_label (GTK_LABEL (label)));
+  if (env != NULL)
+    g_printerr ("probe start %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  process_start = process_cpu_ns ();
+  thread_start = thread_cpu_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%s%s", original, (i % 2) ? "" : " x");
+
+      gtk_label_set_label (GTK_LABEL (label), text);
+      if (next_frame (2000) == 0)
+        break;
+      n_painted++;
+      cpu += app.last_frame_cpu_ns / 1e6;
+      wall += app.last_frame_wall_us / 1e3;
+      wall_max = MAX (wall_max, app.last_frame_wall_us / 1e3);
+    }
+
+  if (env != NULL)
+    g_printerr ("probe end %" G_GINT64_FORMAT "\n", g_get_monotonic_time ());
+  gtk_label_set_label (GTK_LABEL (label), original);
+
+  if (n_painted == 0)
+    return;
+
+  what = g_strdup_printf ("frame changing one label, %s: CPU", where);
+  report (mode, what, cpu / n_painted, "ms", "<= 16 ms", cpu / n_painted <= STALL_TARGET_MS);
+  report (mode, "  the same, wall time (average)", wall / n_painted, "ms", NULL, -1);
+  report (mode, "  the same, CPU of other threads (GL: llvmpipe)",
+          ((process_cpu_ns () - process_start) - (thread_cpu_ns () - thread_start)) / 1e6 / n_painted,
+          "ms", NULL, -1);
+  note (mode, "over %u frames; longest %.1f ms", n_painted, wall_max);
 }
 
 /* (b) open */
@@ -847,28 +992,11 @@ fill_store (const char  *mode,
   return TRUE;
 }
 
-static ConfabMarkdownView *
-find_markdown_view (GtkWidget *widget)
-{
-  if (CONFAB_IS_MARKDOWN_VIEW (widget))
-    return CONFAB_MARKDOWN_VIEW (widget);
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      ConfabMarkdownView *view = find_markdown_view (child);
-
-      if (view != NULL)
-        return view;
-    }
-
-  return NULL;
-}
-
-/* Counts bound message rows, and those whose text is not rendered yet. */
+/* Counts message rows bound to a message, those of them mapped (on
+ * screen), and the mapped ones whose text is not rendered yet. */
 static void
 count_rows (GtkWidget *widget,
+            guint     *n_bound,
             guint     *n_rows,
             guint     *n_pending)
 {
@@ -877,7 +1005,10 @@ count_rows (GtkWidget *widget,
       ConfabMessage *message = confab_message_row_get_message (CONFAB_MESSAGE_ROW (widget));
       ConfabMarkdownView *view;
 
-      if (message == NULL || !gtk_widget_get_mapped (widget))
+      if (message == NULL)
+        return;
+      (*n_bound)++;
+      if (!gtk_widget_get_mapped (widget))
         return;
 
       (*n_rows)++;
@@ -892,7 +1023,7 @@ count_rows (GtkWidget *widget,
   for (GtkWidget *child = gtk_widget_get_first_child (widget);
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
-    count_rows (child, n_rows, n_pending);
+    count_rows (child, n_bound, n_rows, n_pending);
 }
 
 typedef struct
@@ -901,7 +1032,9 @@ typedef struct
   gint64 content_frame_at;
   guint  rows_in_first_frame;
   guint  pending_in_first_frame;
+  guint  bound_in_first_frame;
   guint  rows_shown;
+  guint  rows_bound;
 } OpenWatch;
 
 static void
@@ -909,21 +1042,23 @@ open_paint_cb (gpointer user_data)
 {
   OpenWatch *watch = user_data;
   GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
-  guint n_rows = 0, n_pending = 0;
+  guint n_bound = 0, n_rows = 0, n_pending = 0;
 
-  count_rows (GTK_WIDGET (list), &n_rows, &n_pending);
+  count_rows (GTK_WIDGET (list), &n_bound, &n_rows, &n_pending);
 
   if (watch->first_frame_at == 0)
     {
       watch->first_frame_at = app.last_frame_at;
       watch->rows_in_first_frame = n_rows;
       watch->pending_in_first_frame = n_pending;
+      watch->bound_in_first_frame = n_bound;
     }
 
   if (watch->content_frame_at == 0 && n_rows > 0 && n_pending == 0)
     {
       watch->content_frame_at = app.last_frame_at;
       watch->rows_shown = n_rows;
+      watch->rows_bound = n_bound;
       app.on_paint = NULL;
     }
 }
@@ -1004,20 +1139,30 @@ bench_open (void)
   report (mode, "confab_window_show_conversation () returned after",
           ms_between (call_at, returned_at), "ms", NULL, -1);
   report (mode, "show_conversation () to first frame painted",
-          watch.first_frame_at ? ms_between (call_at, watch.first_frame_at) : -1, "ms",
+          watch.first_frame_at ? ms_between (call_at, watch.first_frame_at) : NAN, "ms",
           "< 100 ms", watch.first_frame_at && ms_between (call_at, watch.first_frame_at) < 100);
-  note (mode, "that frame had %u message rows, %u of them with their text not rendered yet",
-        watch.rows_in_first_frame, watch.pending_in_first_frame);
+  note (mode, "that frame had %u message rows on screen (%u with their text not rendered "
+        "yet) and %u rows made and bound in all",
+        watch.rows_in_first_frame, watch.pending_in_first_frame, watch.bound_in_first_frame);
   report (mode, "show_conversation () to first frame with rows' text",
-          watch.content_frame_at ? ms_between (call_at, watch.content_frame_at) : -1, "ms",
+          watch.content_frame_at ? ms_between (call_at, watch.content_frame_at) : NAN, "ms",
           "< 100 ms", watch.content_frame_at && ms_between (call_at, watch.content_frame_at) < 100);
   report (mode, "show_conversation () to settled (last frame)",
-          settled_at ? ms_between (call_at, settled_at) : -1, "ms", NULL, -1);
+          settled_at ? ms_between (call_at, settled_at) : NAN, "ms", NULL, -1);
   report (mode, "longest main-thread stall while opening",
           stalls.max_us / 1000.0, "ms", NULL, -1);
-  note (mode, "%u message rows shown, %u messages loaded of %u",
-        watch.rows_shown, g_list_model_get_n_items (G_LIST_MODEL (conversation)),
+  note (mode, "%u message rows on screen, %u rows made and bound, %u messages loaded of %u",
+        watch.rows_shown, watch.rows_bound, g_list_model_get_n_items (G_LIST_MODEL (conversation)),
         confab_conversation_get_message_count (conversation));
+  {
+    /* The newest message, at the bottom. */
+    ConfabMessage *last = confab_conversation_get_last_message (conversation);
+    GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
+    ConfabMarkdownView *view = last ? find_view_of (GTK_WIDGET (list), last) : NULL;
+
+    if (view != NULL)
+      probe_frames (mode, view, "last message");
+  }
   report (mode, "RSS before opening", rss_before, "MiB", NULL, -1);
   report (mode, "RSS after opening (settled)", rss_after, "MiB", NULL, -1);
   report (mode, "RSS growth", rss_after - rss_before, "MiB", "< 30 MiB",
@@ -1139,6 +1284,7 @@ typedef struct
   double frame_cpu_ms;      /* average per frame */
   double frame_wall_ms;
   double frame_wall_max_ms;
+  gboolean widened;         /* the window held less than two notifies */
 } Window;
 
 /* Main-thread CPU while the text grew from @lo to @hi bytes. Returns FALSE
@@ -1182,9 +1328,18 @@ measure_window (StreamWatch *watch,
         last = i;
     }
 
+  /* When one read brings more than the window (all sent at once), take
+   * the one notify after the first instead. */
+  if (first != G_MAXUINT && (last == G_MAXUINT || last <= first) &&
+      first + 1 < watch->samples->len)
+    {
+      last = first + 1;
+      out->widened = TRUE;
+    }
+
   if (first == G_MAXUINT || last == G_MAXUINT || last <= first)
     {
-      out->n_notifies = (first != G_MAXUINT && last != G_MAXUINT && last >= first) ? 1 : 0;
+      out->n_notifies = 0;
       return FALSE;
     }
 
@@ -1196,6 +1351,75 @@ measure_window (StreamWatch *watch,
   out->per_notify_us = cpu_us / out->n_notifies;
   out->outside_frames_us = outside_us / out->n_notifies;
   out->per_delta_us = cpu_us / MAX (1.0, (double) (b->length - a->length) / DELTA_SIZE);
+
+  return TRUE;
+}
+
+/* Fits frame CPU = a + b * new KB + c * shown KB over the frames painted
+ * while the text grew (least squares); c is what a frame costs for text
+ * already on screen, which should be 0. Returns FALSE with too few frames. */
+static gboolean
+fit_frames (GArray *frames,
+            double  coef[3])
+{
+  double m[3][4] = { { 0, } };
+  gsize previous = 0;
+  guint n = 0;
+
+  for (guint i = 0; i < frames->len; i++)
+    {
+      const FrameSample *f = &g_array_index (frames, FrameSample, i);
+      double x[3] = { 1.0, (f->length - MIN (previous, f->length)) / 1024.0, f->length / 1024.0 };
+      double y = f->cpu_ns / 1e6;
+
+      if (f->length <= previous || f->length < 2048)
+        {
+          previous = MAX (previous, f->length);
+          continue;
+        }
+      previous = f->length;
+      n++;
+      for (guint r = 0; r < 3; r++)
+        {
+          for (guint c = 0; c < 3; c++)
+            m[r][c] += x[r] * x[c];
+          m[r][3] += x[r] * y;
+        }
+    }
+
+  if (n < 10)
+    return FALSE;
+
+  /* Gauss-Jordan on the normal equations. */
+  for (guint col = 0; col < 3; col++)
+    {
+      guint pivot = col;
+
+      for (guint r = col + 1; r < 3; r++)
+        if (fabs (m[r][col]) > fabs (m[pivot][col]))
+          pivot = r;
+      if (fabs (m[pivot][col]) < 1e-12)
+        return FALSE;
+      for (guint c = 0; c < 4; c++)
+        {
+          double t = m[col][c];
+          m[col][c] = m[pivot][c];
+          m[pivot][c] = t;
+        }
+      for (guint r = 0; r < 3; r++)
+        {
+          double factor;
+
+          if (r == col)
+            continue;
+          factor = m[r][col] / m[col][col];
+          for (guint c = col; c < 4; c++)
+            m[r][c] -= factor * m[col][c];
+        }
+    }
+
+  for (guint r = 0; r < 3; r++)
+    coef[r] = m[r][3] / m[r][r];
 
   return TRUE;
 }
@@ -1304,15 +1528,15 @@ bench_stream (const char *kind)
           STREAM_SIZE);
 
   report (mode, "Enter to first reply text (notify::content)",
-          watch.first_content_at ? ms_between (enter_at, watch.first_content_at) : -1, "ms",
+          watch.first_content_at ? ms_between (enter_at, watch.first_content_at) : NAN, "ms",
           NULL, -1);
   report (mode, "Enter to first frame painted after it",
-          watch.first_content_frame_at ? ms_between (enter_at, watch.first_content_frame_at) : -1,
+          watch.first_content_frame_at ? ms_between (enter_at, watch.first_content_frame_at) : NAN,
           "ms", NULL, -1);
   report (mode, "Enter to turn finished",
           ms_between (enter_at, watch.finished_at), "ms", NULL, -1);
   report (mode, "Enter to settled (last frame of the final render)",
-          settled_at ? ms_between (enter_at, settled_at) : -1, "ms", NULL, -1);
+          settled_at ? ms_between (enter_at, settled_at) : NAN, "ms", NULL, -1);
   report (mode, "frames painted, Enter to turn finished", frames_streaming, "", NULL, -1);
   report (mode, "frames per second, Enter to turn finished",
           frames_streaming / (ms_between (enter_at, watch.finished_at) / 1000.0), "fps",
@@ -1357,31 +1581,70 @@ bench_stream (const char *kind)
 
   note (mode, "notifies in the 1-3 KB and 190-200 KB windows: %u and %u; frames: %u and %u",
         small.n_notifies, large.n_notifies, small.n_frames, large.n_frames);
-  report (mode, "CPU per notify::content at 1-3 KB", have_small ? small.per_notify_us : -1, "us",
+  if (small.widened || large.widened)
+    note (mode, "a read brought more text than a window holds: the first notify after it "
+          "counts instead (%u bytes of text per notify on average)",
+          watch.samples->len ? STREAM_SIZE / watch.samples->len : 0);
+  report (mode, "CPU per notify::content at 1-3 KB", have_small ? small.per_notify_us : NAN, "us",
           NULL, -1);
-  report (mode, "CPU per notify::content at 190-200 KB", have_large ? large.per_notify_us : -1,
+  report (mode, "CPU per notify::content at 190-200 KB", have_large ? large.per_notify_us : NAN,
           "us", NULL, -1);
   if (have_small && have_large)
     report (mode, "per-chunk CPU at 200 KB / at 2 KB", large.per_notify_us / small.per_notify_us,
             "x", "<= 1.3x", large.per_notify_us / small.per_notify_us <= 1.3);
   else
     note (mode, "MISS: too few notifies in a window to compare per-chunk cost");
-  report (mode, "CPU per 40-byte delta at 1-3 KB", have_small ? small.per_delta_us : -1, "us",
+  if (have_small && have_large && small.outside_frames_us > 0)
+    report (mode, "the same, leaving out frames (the chunk's own work)",
+            large.outside_frames_us / small.outside_frames_us, "x", "<= 1.3x",
+            large.outside_frames_us / small.outside_frames_us <= 1.3);
+  report (mode, "CPU per 40-byte delta at 1-3 KB", have_small ? small.per_delta_us : NAN, "us",
           NULL, -1);
-  report (mode, "CPU per 40-byte delta at 190-200 KB", have_large ? large.per_delta_us : -1, "us",
+  report (mode, "CPU per 40-byte delta at 190-200 KB", have_large ? large.per_delta_us : NAN, "us",
           NULL, -1);
   report (mode, "  of a notify, outside frames, at 1-3 KB",
-          have_small ? small.outside_frames_us : -1, "us", NULL, -1);
+          have_small ? small.outside_frames_us : NAN, "us", NULL, -1);
   report (mode, "  of a notify, outside frames, at 190-200 KB",
-          have_large ? large.outside_frames_us : -1, "us", NULL, -1);
-  report (mode, "  frame CPU (average) at 1-3 KB", small.n_frames ? small.frame_cpu_ms : -1, "ms",
+          have_large ? large.outside_frames_us : NAN, "us", NULL, -1);
+  report (mode, "  frame CPU (average) at 1-3 KB", small.n_frames ? small.frame_cpu_ms : NAN, "ms",
           NULL, -1);
-  report (mode, "  frame CPU (average) at 190-200 KB", large.n_frames ? large.frame_cpu_ms : -1,
+  report (mode, "  frame CPU (average) at 190-200 KB", large.n_frames ? large.frame_cpu_ms : NAN,
           "ms", NULL, -1);
   report (mode, "  frame wall time (average / max) at 190-200 KB",
-          large.n_frames ? large.frame_wall_ms : -1, "ms", NULL, -1);
+          large.n_frames ? large.frame_wall_ms : NAN, "ms", NULL, -1);
   if (large.n_frames)
     note (mode, "longest frame at 190-200 KB: %.1f ms", large.frame_wall_max_ms);
+
+  {
+    double coef[3];
+
+    if (fit_frames (watch.frames, coef))
+      {
+        report (mode, "frame CPU, fixed part (fit over the frames)", coef[0], "ms", NULL, -1);
+        report (mode, "frame CPU per KB of text new in the frame", coef[1], "ms", NULL, -1);
+        report (mode, "frame CPU per KB of text already shown (O(n))", coef[2], "ms", NULL, -1);
+        report (mode, "  that is, at 200 KB, per frame", coef[2] * 200, "ms", "<= 16 ms",
+                coef[2] * 200 <= STALL_TARGET_MS);
+      }
+  }
+
+  if (watch.assistant != NULL)
+    {
+      GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
+      ConfabMarkdownView *view = find_view_of (GTK_WIDGET (list), watch.assistant);
+      guint n_blocks = 0;
+
+      if (view != NULL)
+        {
+          for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
+               child != NULL;
+               child = gtk_widget_get_next_sibling (child))
+            n_blocks++;
+          note (mode, "the reply is shown as %u block widgets, %u widgets in all",
+                n_blocks, count_widgets (GTK_WIDGET (view)) - 1);
+          probe_frames (mode, view, "200 KB reply shown");
+        }
+    }
 
   report (mode, "RSS before the stream", rss_before, "MiB", NULL, -1);
   report (mode, "RSS after the stream (settled)", rss_after, "MiB", NULL, -1);
@@ -1464,6 +1727,11 @@ main (int   argc,
   /* meson can set but not unset: empty means GTK's own choice. */
   if (g_strcmp0 (g_getenv ("GSK_RENDERER"), "") == 0)
     g_unsetenv ("GSK_RENDERER");
+
+  {
+    g_autofree char *load = dup_loadavg ();
+    g_print ("%-7s # load average %s on %ld cores\n", mode, load, sysconf (_SC_NPROCESSORS_ONLN));
+  }
 
   /* GLib reads XDG_DATA_HOME once: set before anything asks. */
   data_home = g_dir_make_tmp ("confab-bench-XXXXXX", NULL);
