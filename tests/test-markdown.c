@@ -1179,6 +1179,89 @@ test_view_one_render_per_frame (void)
   assert_no_logs ();
 }
 
+static guint
+count_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    n++;
+
+  return n;
+}
+
+/* A long text given at once is made over several frames, within a budget per
+ * frame, and ends as if it had been made at once. */
+static void
+test_view_long_text_over_frames (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *whole = NULL;
+  g_autofree char *tree = NULL;
+  guint timeout_id;
+  guint renders;
+  guint n_blocks;
+  guint first_frame;
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_string_append_printf (text, "Paragraph %u with *some* `inline` words.\n\n", i);
+      if (i % 100 == 99)
+        g_string_append_printf (text, "```c\nint block_%u (void) { return %u; }\n```\n\n", i, i);
+    }
+  whole = render_whole (text->str);
+  {
+    g_autoptr(ConfabMarkdownView) reference = new_view ();
+    confab_markdown_view_set_text (reference, text->str);
+    confab_markdown_view_flush (reference);
+    n_blocks = count_children (GTK_WIDGET (reference));
+  }
+
+  /* Scrolled, as in a chat: the window must not grow to the text's height. */
+  {
+    GtkWidget *scroller = gtk_scrolled_window_new ();
+
+    gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
+    gtk_window_set_child (GTK_WINDOW (window), scroller);
+  }
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
+  gtk_window_present (GTK_WINDOW (window));
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
+  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+
+  renders = confab_markdown_view_get_render_count (view);
+  confab_markdown_view_set_text (view, text->str);
+
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a render");
+  while (confab_markdown_view_get_render_count (view) == renders)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+
+  /* The first frame made only part of it. */
+  first_frame = count_children (GTK_WIDGET (view));
+  g_assert_cmpuint (first_frame, >, 0);
+  g_assert_cmpuint (first_frame, <, n_blocks);
+
+  timeout_id = g_timeout_add_seconds (60, timeout_cb, (gpointer) "all blocks");
+  while (count_children (GTK_WIDGET (view)) < n_blocks)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), >, renders + 1);
+
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, whole);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  assert_no_logs ();
+}
+
 /* Code blocks */
 
 typedef struct
@@ -1390,6 +1473,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/streaming-references", test_view_streaming_references);
   g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
+  g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
   g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);

@@ -13,6 +13,13 @@
 
 #define BLOCK_SPACING 10
 #define CELL_MAX_WIDTH_CHARS 40
+/* Time all views together may spend making widgets in one frame. What does not
+ * fit is made in the next frames, so neither a long reply that arrived at once
+ * nor opening a conversation of long messages stalls the window. */
+#define FRAME_BUDGET_USEC 6000
+
+static gint64 budget_frame = -1;   /* the frame counter the budget belongs to */
+static gint64 budget_deadline;
 
 typedef struct
 {
@@ -387,16 +394,35 @@ update_widget (Child                     *child,
     }
 }
 
+static void
+start_frame_budget (GdkFrameClock *frame_clock)
+{
+  gint64 frame = gdk_frame_clock_get_frame_counter (frame_clock);
+
+  if (frame != budget_frame)
+    {
+      budget_frame = frame;
+      budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
+    }
+}
+
 /* Makes children[start..] show the blocks of @doc. Returns how many of
- * children[start..start + n_checked) had to change. */
+ * children[start..start + n_checked) had to change. With @limited, it stops
+ * making new widgets once the frame's budget is spent (after at least one,
+ * so that every view moves on), and *@complete says whether it got through. */
 static guint
 update_children (ConfabMarkdownView *self,
                  guint               start,
                  ConfabMarkdownDoc  *doc,
-                 guint               n_checked)
+                 guint               n_checked,
+                 gboolean            limited,
+                 gboolean           *complete)
 {
   guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
   guint n_changed = 0;
+  guint n_made = 0;
+
+  *complete = TRUE;
 
   for (guint i = 0; i < n_blocks; i++)
     {
@@ -429,10 +455,17 @@ update_children (ConfabMarkdownView *self,
         {
           Child child = { 0, };
 
+          if (limited && n_made > 0 && g_get_monotonic_time () >= budget_deadline)
+            {
+              *complete = FALSE;
+              return n_changed;
+            }
+
           create_widget (&child, block);
           child.block = confab_markdown_block_copy (block);
           gtk_widget_insert_before (child.widget, GTK_WIDGET (self), NULL);
           g_array_append_val (self->children, child);
+          n_made++;
         }
     }
 
@@ -459,10 +492,14 @@ reset_frozen (ConfabMarkdownView *self)
   self->next_number = 0;
 }
 
+/* Renders the text; with @limited, within the frame's budget, leaving the view
+ * dirty when there is more to make. */
 static void
-render (ConfabMarkdownView *self)
+render (ConfabMarkdownView *self,
+        gboolean            limited)
 {
   g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  gboolean complete;
 
   self->dirty = FALSE;
   self->render_count++;
@@ -476,7 +513,12 @@ render (ConfabMarkdownView *self)
        * reference defined late changed them; equal blocks keep their
        * widgets either way. */
       doc = confab_markdown_parse (self->text->str, self->text->len);
-      n_changed = update_children (self, 0, doc, n_frozen);
+      n_changed = update_children (self, 0, doc, n_frozen, limited, &complete);
+      if (!complete)
+        {
+          self->dirty = TRUE;
+          return;
+        }
       if (self->ending)
         self->n_fixed_at_end = n_changed;
       self->ending = FALSE;
@@ -487,7 +529,14 @@ render (ConfabMarkdownView *self)
   doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
                                          self->text->len - self->frozen_len,
                                          self->next_number);
-  update_children (self, self->n_frozen, doc, 0);
+  update_children (self, self->n_frozen, doc, 0, limited, &complete);
+
+  /* Blocks are frozen only once all of them have widgets. */
+  if (!complete)
+    {
+      self->dirty = TRUE;
+      return;
+    }
 
   if (confab_markdown_doc_get_stable_length (doc) > 0)
     {
@@ -496,6 +545,8 @@ render (ConfabMarkdownView *self)
       self->next_number = confab_markdown_doc_get_next_number (doc);
     }
 }
+
+static void schedule_render (ConfabMarkdownView *self);
 
 static gboolean
 tick_cb (GtkWidget     *widget,
@@ -506,7 +557,14 @@ tick_cb (GtkWidget     *widget,
 
   self->tick_id = 0;
   if (self->dirty)
-    render (self);
+    {
+      start_frame_budget (frame_clock);
+      render (self, TRUE);
+
+      /* More to make: the next frame goes on. */
+      if (self->dirty)
+        schedule_render (self);
+    }
 
   return G_SOURCE_REMOVE;
 }
@@ -776,7 +834,7 @@ confab_markdown_view_get_streaming (ConfabMarkdownView *self)
  * confab_markdown_view_flush:
  * @self: a #ConfabMarkdownView
  *
- * Renders a pending update now instead of on the next frame.
+ * Renders a pending update now, all of it, instead of on the next frames.
  */
 void
 confab_markdown_view_flush (ConfabMarkdownView *self)
@@ -790,7 +848,7 @@ confab_markdown_view_flush (ConfabMarkdownView *self)
     }
 
   if (self->dirty)
-    render (self);
+    render (self, FALSE);
 }
 
 guint
