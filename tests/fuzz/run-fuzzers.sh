@@ -21,7 +21,7 @@ build=$(cd "$1" && pwd)
 seconds=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures=$here/../fixtures
-targets="fuzz-sse-parser fuzz-openai-decoder fuzz-anthropic-decoder"
+targets="fuzz-sse-parser fuzz-openai-decoder fuzz-anthropic-decoder fuzz-markdown"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -48,6 +48,17 @@ seed_decoder () {
   done
 }
 
+# Markdown inputs are documents: the Markdown fixtures and the replies the
+# captures hold.
+seed_markdown () {
+  n=0
+  for f in "$fixtures"/markdown/*.md "$fixtures"/*.expected; do
+    [ -s "$f" ] || continue
+    n=$((n + 1))
+    head -c 65536 "$f" > "$1/doc-$n"
+  done
+}
+
 status=0
 for target in $targets; do
   exe=$build/tests/fuzz/$target
@@ -60,6 +71,7 @@ for target in $targets; do
   mkdir -p "$corpus"
   case $target in
     fuzz-sse-parser) seed_parser "$corpus" ;;
+    fuzz-markdown) seed_markdown "$corpus" ;;
     *) seed_decoder "$corpus" ;;
   esac
 
