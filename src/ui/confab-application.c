@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <gtksourceview/gtksource.h>
 #include <string.h>
 
 #include "confab-application.h"
@@ -83,6 +84,17 @@ reload_provider (ConfabApplication *self)
 
   confab_secrets_lookup_async (self->secrets, base_url, self->key_lookup,
                                key_lookup_cb, g_object_ref (self));
+}
+
+/* GtkSourceView reads all of its language and style files the first time a
+ * code block asks for one: do that while idle, not when a conversation opens. */
+static gboolean
+warm_up_cb (gpointer user_data)
+{
+  gtk_source_language_manager_get_language (gtk_source_language_manager_get_default (), "c");
+  gtk_source_style_scheme_manager_get_scheme (gtk_source_style_scheme_manager_get_default (),
+                                              "Adwaita");
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -212,6 +224,8 @@ confab_application_startup (GApplication *application)
                            G_CALLBACK (reload_provider), self, G_CONNECT_SWAPPED);
 
   open_store (self);
+
+  g_idle_add_full (G_PRIORITY_LOW, warm_up_cb, NULL, NULL);
 }
 
 static void
