@@ -892,6 +892,41 @@ test_anthropic_chat (Fixture       *fixture,
   g_settings_reset (settings, "provider");
 }
 
+static void
+test_huge_paste_is_sent (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(JsonNode) request = NULL;
+  g_autofree char *shown = NULL;
+  JsonArray *messages;
+  const char *sent;
+
+  while (text->len < 5 * 1024 * 1024)
+    g_string_append (text, "A pasted line of a long log, with ünïcödé and \"quotes\".\n");
+
+  start_app (fixture);
+  confab_test_server_queue_fixture (fixture->server, "openai-python-text-usage.sse", 0, 0);
+  type_text (fixture, text->str);
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  confab_test_wait_for (&fixture->turn_done, 30000);
+
+  /* All of it went out. */
+  request = json_from_string (g_ptr_array_index (confab_test_server_get_requests (fixture->server), 0),
+                              NULL);
+  messages = json_object_get_array_member (json_node_get_object (request), "messages");
+  sent = json_object_get_string_member (json_array_get_object_element (messages,
+                                                                       json_array_get_length (messages) - 1),
+                                        "content");
+  g_assert_cmpuint (strlen (sent), ==, text->len);
+  g_assert_true (strcmp (sent, text->str) == 0);
+
+  /* Shown in part, and it says so. */
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "shown in part"));
+  g_assert_cmpuint (strlen (shown), <, 1024 * 1024);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -919,6 +954,7 @@ main (int   argc,
   ADD ("long-conversation-pages", test_long_conversation_pages);
   ADD ("follows-bottom-unless-scrolled-up", test_follows_bottom_unless_scrolled_up);
   ADD ("anthropic-chat", test_anthropic_chat);
+  ADD ("huge-paste-is-sent", test_huge_paste_is_sent);
 
 #undef ADD
 

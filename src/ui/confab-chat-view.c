@@ -263,12 +263,30 @@ turn_changed_cb (ConfabChatView     *self,
     update_busy (self);
 }
 
+/* Past this many characters the composer stops growing with its text: its
+ * natural height would make GTK lay out all of a huge paste at once. */
+#define COMPOSER_LARGE_TEXT 20000
+
 static void
 composer_changed_cb (ConfabChatView *self)
 {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
+  int n_chars = gtk_text_buffer_get_char_count (buffer);
+  gboolean large = n_chars > COMPOSER_LARGE_TEXT;
 
-  gtk_widget_set_visible (self->placeholder, gtk_text_buffer_get_char_count (buffer) == 0);
+  gtk_widget_set_visible (self->placeholder, n_chars == 0);
+
+  if (large == gtk_scrolled_window_get_propagate_natural_height (self->composer_scroller))
+    {
+      gtk_scrolled_window_set_propagate_natural_height (self->composer_scroller, !large);
+      gtk_scrolled_window_set_min_content_height (self->composer_scroller, large ? 240 : -1);
+      /* Unwrapped, and scrolling sideways: neither the width nor the height
+       * then depends on laying out every line. */
+      gtk_text_view_set_wrap_mode (self->composer, large ? GTK_WRAP_NONE : GTK_WRAP_WORD_CHAR);
+      gtk_scrolled_window_set_policy (self->composer_scroller,
+                                      large ? GTK_POLICY_AUTOMATIC : GTK_POLICY_NEVER,
+                                      GTK_POLICY_AUTOMATIC);
+    }
 }
 
 /* The base URL and key of the session's provider, when it has such properties. */

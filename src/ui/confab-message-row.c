@@ -8,6 +8,13 @@
 #include "confab-markdown-view.h"
 #include "confab-message-row.h"
 
+/* A message longer than this is shown in part (a 5 MB paste would otherwise
+ * become hundreds of MB of laid-out text, and a long paste with no blank line
+ * is one paragraph that takes seconds to lay out); Copy still copies all of
+ * it. What people paste is capped lower than what models write. */
+#define USER_DISPLAY_LIMIT      (16 * 1024)
+#define ASSISTANT_DISPLAY_LIMIT (256 * 1024)
+
 struct _ConfabMessageRow
 {
   GtkWidget           parent_instance;
@@ -37,9 +44,17 @@ struct _ConfabMessageRow
 
   guint               countdown_source;
   gsize               shown_length;   /* of the content handed to content_view */
+  gboolean            shown_partial;  /* the content is longer than what is shown */
 };
 
 G_DEFINE_FINAL_TYPE (ConfabMessageRow, confab_message_row, GTK_TYPE_WIDGET)
+
+static gsize
+display_limit (ConfabMessage *message)
+{
+  return confab_message_get_role (message) == CONFAB_ROLE_USER ? USER_DISPLAY_LIMIT
+                                                                : ASSISTANT_DISPLAY_LIMIT;
+}
 
 static char *
 format_time (gint64 usec)
@@ -95,6 +110,14 @@ update_caption (ConfabMessageRow *self)
         g_string_append (caption, _(" · stopped by the content filter"));
     }
 
+  if (confab_message_get_content_length (message) > display_limit (message))
+    {
+      g_autofree char *size = g_format_size (confab_message_get_content_length (message));
+
+      /* Translators: %s is a size such as "5.2 MB" */
+      g_string_append_printf (caption, _(" · %s, shown in part (Copy copies all)"), size);
+    }
+
   switch (confab_message_get_state (message))
     {
     case CONFAB_MESSAGE_STATE_STOPPED:
@@ -113,22 +136,55 @@ update_caption (ConfabMessageRow *self)
   gtk_label_set_text (self->caption_label, caption->str);
 }
 
+/* How much of the content to show: all of it, or display_limit() bytes cut
+ * at a character boundary. */
+static gsize
+display_length (ConfabMessage *message)
+{
+  const char *content = confab_message_get_content (message);
+  gsize length = confab_message_get_content_length (message);
+  const char *end;
+
+  if (length <= display_limit (message))
+    return length;
+
+  end = content + display_limit (message);
+  while (end > content && (*end & 0xC0) == 0x80)
+    end--;
+
+  return end - content;
+}
+
 static void
 update_content (ConfabMessageRow *self)
 {
   const char *content = self->message ? confab_message_get_content (self->message) : "";
-  gsize length = self->message ? confab_message_get_content_length (self->message) : 0;
+  gsize full_length = self->message ? confab_message_get_content_length (self->message) : 0;
+  gsize length = self->message ? display_length (self->message) : 0;
+  gboolean was_partial = self->shown_partial;
 
   /* A streaming reply only grows: hand on the new part, not the whole text. */
   if (self->message != NULL &&
       confab_message_get_state (self->message) == CONFAB_MESSAGE_STATE_STREAMING &&
-      self->shown_length > 0 && length > self->shown_length)
-    confab_markdown_view_append_text (self->content_view,
-                                      content + self->shown_length,
-                                      length - self->shown_length);
+      self->shown_length > 0 && length >= self->shown_length)
+    {
+      if (length > self->shown_length)
+        confab_markdown_view_append_text (self->content_view,
+                                          content + self->shown_length,
+                                          length - self->shown_length);
+    }
+  else if (length < full_length)
+    {
+      g_autofree char *part = g_strndup (content, length);
+      confab_markdown_view_set_text (self->content_view, part);
+    }
   else
     confab_markdown_view_set_text (self->content_view, content);
   self->shown_length = length;
+  self->shown_partial = length < full_length;
+
+  if (was_partial != self->shown_partial)
+    update_caption (self);
 
   gtk_widget_set_visible (GTK_WIDGET (self->content_box), *content != '\0');
   gtk_widget_set_visible (GTK_WIDGET (self->spinner),
@@ -361,6 +417,7 @@ confab_message_row_set_message (ConfabMessageRow *self,
       confab_markdown_view_set_streaming (self->content_view, FALSE);
       confab_markdown_view_set_text (self->content_view, "");
       self->shown_length = 0;
+      self->shown_partial = FALSE;
       return;
     }
 

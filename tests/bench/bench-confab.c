@@ -1663,6 +1663,67 @@ out:
 }
 
 /* Each mode in a process of its own: a fresh heap for RSS, a true start. */
+/* Pasting 5 MiB into the composer and sending it: the window must stay
+ * responsive (no long stall) and the text must go out whole. */
+static void
+bench_paste (void)
+{
+  const char *mode = "paste";
+  Server server = { 0 };
+  g_autoptr(GString) text = g_string_new (NULL);
+  ConfabChatView *chat_view;
+  GtkTextBuffer *buffer;
+  gboolean done = FALSE;
+  gint64 start;
+  Stalls stalls;
+
+  if (!server_start (&server, "stream") || !app_start (server.base_url) || !first_frame_painted ())
+    {
+      note (mode, "MISS: the window was not shown");
+      app_stop ();
+      server_stop (&server);
+      return;
+    }
+
+  while (text->len < 5 * 1024 * 1024)
+    g_string_append (text, "A line of pasted text, with a few words in it, like a log file does.\n");
+
+  chat_view = confab_window_get_chat_view (app.window);
+  buffer = gtk_text_view_get_buffer (confab_chat_view_get_composer (chat_view));
+  run_for (300);
+
+  /* A paste is one insertion into the buffer, in one main-loop iteration. */
+  start = g_get_monotonic_time ();
+  gtk_text_buffer_insert_at_cursor (buffer, text->str, text->len);
+  report (mode, "inserting 5 MiB into the composer (one stall)", ms_since (start), "ms",
+          "<= 250 ms", ms_since (start) <= 250);
+  stalls_reset ();
+  stalls_recording = TRUE;
+  run_for (2000);
+  stalls_recording = FALSE;
+  stalls = stalls_take ();
+  report (mode, "longest stall in the 2 s after the paste", stalls.max_us / 1000.0, "ms",
+          "<= 100 ms", stalls.max_us <= 100 * 1000);
+
+  g_signal_connect_swapped (confab_application_get_session (app.app), "turn-finished",
+                            G_CALLBACK (set_flag_cb), &done);
+  start = g_get_monotonic_time ();
+  press_key (GDK_KEY_Return, 0);
+  report (mode, "Enter with 5 MiB in the composer (stored and sent)", ms_since (start), "ms", NULL, -1);
+  stalls_reset ();
+  stalls_recording = TRUE;
+  if (!wait_for (&done, 120000))
+    note (mode, "MISS: the reply did not finish");
+  stalls_recording = FALSE;
+  stalls = stalls_take ();
+  report (mode, "longest stall from Enter to the end of the reply", stalls.max_us / 1000.0, "ms",
+          NULL, -1);
+  report (mode, "RSS after sending", rss_mib (), "MiB", NULL, -1);
+
+  app_stop ();
+  server_stop (&server);
+}
+
 static void
 run_child (const char *mode)
 {
@@ -1680,11 +1741,12 @@ run_child (const char *mode)
 static void
 usage (void)
 {
-  g_printerr ("Usage: bench-confab [all|launch|open|stream|paced]\n"
+  g_printerr ("Usage: bench-confab [all|launch|open|stream|paced|paste]\n"
               "  launch  start to mapped and first frame; RSS at idle\n"
               "  open    show a 5,000-message conversation: first frame, settle, RSS growth\n"
               "  stream  a 200 KB reply, all sent at once: time, frames, stalls, CPU per chunk, RSS\n"
               "  paced   the same reply, one 40-byte delta a millisecond\n"
+              "  paste   5 MiB pasted into the composer and sent: stalls, RSS\n"
               "  all     each of them in a process of its own (the default)\n");
 }
 
@@ -1702,7 +1764,7 @@ main (int   argc,
 
   if (g_str_equal (mode, "all"))
     {
-      const char *modes[] = { "launch", "open", "stream", "paced" };
+      const char *modes[] = { "launch", "open", "stream", "paced", "paste" };
 
       for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
         run_child (modes[i]);
@@ -1710,7 +1772,8 @@ main (int   argc,
     }
 
   if (!g_str_equal (mode, "launch") && !g_str_equal (mode, "open") &&
-      !g_str_equal (mode, "stream") && !g_str_equal (mode, "paced"))
+      !g_str_equal (mode, "stream") && !g_str_equal (mode, "paced") &&
+      !g_str_equal (mode, "paste"))
     {
       usage ();
       return g_str_equal (mode, "--help") || g_str_equal (mode, "-h") ? 0 : 2;
@@ -1748,6 +1811,8 @@ main (int   argc,
     bench_launch ();
   else if (g_str_equal (mode, "open"))
     bench_open ();
+  else if (g_str_equal (mode, "paste"))
+    bench_paste ();
   else
     bench_stream (mode);
 
