@@ -716,16 +716,23 @@ serialize_table (GString   *out,
     }
 }
 
-/* Kind and text of every block widget, one line each. */
-static char *
-serialize_view (ConfabMarkdownView *view)
+/* Kind and text of every block widget, one line each. Finished blocks may
+ * sit in pages (boxes of the view): a page is looked through, as a person
+ * sees no difference. */
+static void
+serialize_blocks (GString   *out,
+                  GtkWidget *parent)
 {
-  GString *out = g_string_new (NULL);
-
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
+  for (GtkWidget *child = gtk_widget_get_first_child (parent);
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
+      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
+        {
+          serialize_blocks (out, child);
+          continue;
+        }
+
       if (GTK_IS_LABEL (child))
         {
           g_assert_true (gtk_label_get_wrap (GTK_LABEL (child)));
@@ -753,6 +760,14 @@ serialize_view (ConfabMarkdownView *view)
 
       g_string_append_c (out, '\n');
     }
+}
+
+static char *
+serialize_view (ConfabMarkdownView *view)
+{
+  GString *out = g_string_new (NULL);
+
+  serialize_blocks (out, GTK_WIDGET (view));
 
   return g_string_free (out, FALSE);
 }
@@ -1037,6 +1052,38 @@ test_view_streaming_references (void)
   assert_no_logs ();
 }
 
+/* The @index-th block widget of @view, looking through pages. */
+static GtkWidget *
+block_widget_at (GtkWidget *parent,
+                 guint     *index)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (parent);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
+        {
+          GtkWidget *found = block_widget_at (child, index);
+
+          if (found != NULL)
+            return found;
+          continue;
+        }
+
+      if ((*index)-- == 0)
+        return child;
+    }
+
+  return NULL;
+}
+
+static GtkWidget *
+nth_block (ConfabMarkdownView *view,
+           guint               n)
+{
+  return block_widget_at (GTK_WIDGET (view), &n);
+}
+
 static void
 test_view_frozen_kept (void)
 {
@@ -1055,8 +1102,8 @@ test_view_frozen_kept (void)
   confab_markdown_view_set_text (view, text->str);
   confab_markdown_view_flush (view);
 
-  first = gtk_widget_get_first_child (GTK_WIDGET (view));
-  second = gtk_widget_get_next_sibling (first);
+  first = nth_block (view, 0);
+  second = nth_block (view, 1);
   g_assert_true (GTK_IS_LABEL (first));
   g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), >=, 50);
   frozen_len = confab_markdown_view_get_frozen_length (view);
@@ -1076,14 +1123,14 @@ test_view_frozen_kept (void)
   g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders + 30);
 
   /* The same widgets, and the frozen text grew: only the tail is parsed. */
-  g_assert_true (gtk_widget_get_first_child (GTK_WIDGET (view)) == first);
-  g_assert_true (gtk_widget_get_next_sibling (first) == second);
+  g_assert_true (nth_block (view, 0) == first);
+  g_assert_true (nth_block (view, 1) == second);
   g_assert_cmpuint (confab_markdown_view_get_frozen_length (view), >, frozen_len);
   g_assert_cmpuint (confab_markdown_view_get_frozen_length (view), >, text->len - 100);
 
   confab_markdown_view_set_streaming (view, FALSE);
   confab_markdown_view_flush (view);
-  g_assert_true (gtk_widget_get_first_child (GTK_WIDGET (view)) == first);
+  g_assert_true (nth_block (view, 0) == first);
   g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), ==, 0);
 
   assert_no_logs ();
@@ -1179,13 +1226,19 @@ test_view_one_render_per_frame (void)
   assert_no_logs ();
 }
 
+/* Block widgets, looking through pages. */
 static guint
 count_children (GtkWidget *widget)
 {
   guint n = 0;
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
-    n++;
+    {
+      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
+        n += count_children (child);
+      else
+        n++;
+    }
 
   return n;
 }

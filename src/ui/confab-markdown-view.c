@@ -13,17 +13,24 @@
 
 #define BLOCK_SPACING 10
 #define CELL_MAX_WIDTH_CHARS 40
+/* Finished blocks go into boxes of this many: GTK measures, allocates and
+ * snapshots every child of a box on each frame, and a box that did not
+ * change costs one cached child instead of PAGE_SIZE. This keeps a frame of
+ * a long reply as cheap as one of a short reply. */
+#define PAGE_SIZE 32
 /* Time all views together may spend making widgets in one frame. What does not
  * fit is made in the next frames, so neither a long reply that arrived at once
  * nor opening a conversation of long messages stalls the window. */
 #define FRAME_BUDGET_USEC 6000
 
-static gint64 budget_frame = -1;   /* the frame counter the budget belongs to */
+static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
+static gint64 budget_frame = -1;
 static gint64 budget_deadline;
+static guint  budget_made;         /* widgets made in that frame, by all views */
 
 typedef struct
 {
-  GtkWidget           *widget;  /* a child of the view */
+  GtkWidget           *widget;  /* a child of the view, or of one of its pages */
   GtkWidget           *grid;    /* tables: the grid inside widget */
   ConfabMarkdownBlock *block;   /* what widget shows */
 } Child;
@@ -34,6 +41,7 @@ struct _ConfabMarkdownView
 
   GString   *text;
   GArray    *children;        /* Child, in order */
+  guint      n_paged;         /* children[0..n_paged) are in pages */
 
   /* While streaming, children[0..n_frozen) show text[0..frozen_len) and
    * are never touched again; next_number continues an ordered list cut at
@@ -399,17 +407,100 @@ start_frame_budget (GdkFrameClock *frame_clock)
 {
   gint64 frame = gdk_frame_clock_get_frame_counter (frame_clock);
 
-  if (frame != budget_frame)
+  /* Each window has a clock of its own, counting from its own start. */
+  if (frame != budget_frame || (gpointer) frame_clock != budget_clock)
     {
+      budget_clock = frame_clock;
       budget_frame = frame;
       budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
+      budget_made = 0;
+    }
+}
+
+/* Block widgets are children of the view or of a page (a GtkBox child of
+ * the view) */
+static void
+replace_block_widget (ConfabMarkdownView *self,
+                      GtkWidget          *old_widget,
+                      GtkWidget          *new_widget)
+{
+  GtkWidget *parent = gtk_widget_get_parent (old_widget);
+
+  if (parent == GTK_WIDGET (self))
+    {
+      gtk_widget_insert_after (new_widget, GTK_WIDGET (self), old_widget);
+      gtk_widget_unparent (old_widget);
+    }
+  else
+    {
+      gtk_box_insert_child_after (GTK_BOX (parent), new_widget, old_widget);
+      gtk_box_remove (GTK_BOX (parent), old_widget);
+    }
+}
+
+static void
+remove_block_widget (ConfabMarkdownView *self,
+                     GtkWidget          *widget)
+{
+  GtkWidget *parent = gtk_widget_get_parent (widget);
+
+  if (parent == GTK_WIDGET (self))
+    {
+      gtk_widget_unparent (widget);
+      return;
+    }
+
+  gtk_box_remove (GTK_BOX (parent), widget);
+  if (gtk_widget_get_first_child (parent) == NULL)
+    gtk_widget_unparent (parent);
+}
+
+/* Moves children[n_paged..n) into pages, PAGE_SIZE at a time. */
+static void
+page_blocks (ConfabMarkdownView *self,
+             guint               n)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  while (self->n_paged + PAGE_SIZE <= MIN (n, self->children->len))
+    {
+      Child *first = &g_array_index (self->children, Child, self->n_paged);
+      GtkWidget *page;
+
+      /* Moving a widget loses its focus and selection: wait. */
+      for (guint i = 0; i < PAGE_SIZE && focus != NULL; i++)
+        {
+          GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
+
+          if (focus == widget || gtk_widget_is_ancestor (focus, widget))
+            return;
+        }
+
+      page = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+      gtk_widget_add_css_class (page, "md-page");
+      gtk_widget_insert_before (page, GTK_WIDGET (self), first->widget);
+
+      for (guint i = 0; i < PAGE_SIZE; i++)
+        {
+          GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
+
+          g_assert (gtk_widget_get_parent (widget) == GTK_WIDGET (self));
+          g_object_ref (widget);
+          gtk_widget_unparent (widget);
+          gtk_box_append (GTK_BOX (page), widget);
+          g_object_unref (widget);
+        }
+
+      self->n_paged += PAGE_SIZE;
     }
 }
 
 /* Makes children[start..] show the blocks of @doc. Returns how many of
  * children[start..start + n_checked) had to change. With @limited, it stops
- * making new widgets once the frame's budget is spent (after at least one,
- * so that every view moves on), and *@complete says whether it got through. */
+ * making new widgets once the frame's budget is spent (after at least one per
+ * frame among all views, so that rendering always moves on), and *@complete
+ * says whether it got through. */
 static guint
 update_children (ConfabMarkdownView *self,
                  guint               start,
@@ -420,7 +511,6 @@ update_children (ConfabMarkdownView *self,
 {
   guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
   guint n_changed = 0;
-  guint n_made = 0;
 
   *complete = TRUE;
 
@@ -444,8 +534,7 @@ update_children (ConfabMarkdownView *self,
               GtkWidget *old_widget = child->widget;
 
               create_widget (child, block);
-              gtk_widget_insert_after (child->widget, GTK_WIDGET (self), old_widget);
-              gtk_widget_unparent (old_widget);
+              replace_block_widget (self, old_widget, child->widget);
             }
 
           confab_markdown_block_free (child->block);
@@ -455,7 +544,7 @@ update_children (ConfabMarkdownView *self,
         {
           Child child = { 0, };
 
-          if (limited && n_made > 0 && g_get_monotonic_time () >= budget_deadline)
+          if (limited && budget_made > 0 && g_get_monotonic_time () >= budget_deadline)
             {
               *complete = FALSE;
               return n_changed;
@@ -465,7 +554,8 @@ update_children (ConfabMarkdownView *self,
           child.block = confab_markdown_block_copy (block);
           gtk_widget_insert_before (child.widget, GTK_WIDGET (self), NULL);
           g_array_append_val (self->children, child);
-          n_made++;
+          if (limited)
+            budget_made++;
         }
     }
 
@@ -475,11 +565,12 @@ update_children (ConfabMarkdownView *self,
 
       if (pos - start < n_checked)
         n_changed++;
-      gtk_widget_unparent (child->widget);
+      remove_block_widget (self, child->widget);
     }
 
   if (self->children->len > start + n_blocks)
     g_array_set_size (self->children, start + n_blocks);
+  self->n_paged = MIN (self->n_paged, self->children->len);
 
   return n_changed;
 }
@@ -523,6 +614,8 @@ render (ConfabMarkdownView *self,
         self->n_fixed_at_end = n_changed;
       self->ending = FALSE;
       reset_frozen (self);
+      /* Final text: every block is finished. */
+      page_blocks (self, self->children->len);
       return;
     }
 
@@ -543,6 +636,7 @@ render (ConfabMarkdownView *self,
       self->n_frozen += confab_markdown_doc_get_n_stable_blocks (doc);
       self->frozen_len += confab_markdown_doc_get_stable_length (doc);
       self->next_number = confab_markdown_doc_get_next_number (doc);
+      page_blocks (self, self->n_frozen);
     }
 }
 
