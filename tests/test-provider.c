@@ -872,6 +872,32 @@ test_http_errors (void)
   g_assert_cmpuint (ts->n_requests, ==, G_N_ELEMENTS (cases));
 }
 
+/* An error body nested far deeper than any real one must not reach
+ * json-glib's recursive parser (it would overflow the stack). */
+static void
+test_deeply_nested_error_body (void)
+{
+  g_autoptr(TestServer) ts = test_server_new ();
+  g_autoptr(ConfabOpenaiProvider) provider = NULL;
+  g_autoptr(GString) body = g_string_new ("{\"error\":");
+  Canned canned = { 500, "application/json", NULL, NULL };
+  Call call = { 0 };
+
+  for (guint i = 0; i < 60000; i++)
+    g_string_append_c (body, '[');
+  canned.body = body->str;
+
+  provider = confab_openai_provider_new (ts->base_url, NULL);
+  ts->serve = serve_canned;
+  ts->serve_data = &canned;
+  run_simple_chat (provider, "gpt-test", &call);
+
+  g_assert_false (call.ok);
+  g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_SERVER);
+  g_assert_cmpuint (call.result->http_status, ==, 500);
+  call_clear (&call);
+}
+
 static void
 test_stream_error (void)
 {
@@ -1684,6 +1710,7 @@ main (int   argc,
   g_test_add_func ("/provider/request-no-key", test_request_no_key);
   g_test_add_func ("/provider/stream-fixture", test_stream_fixture);
   g_test_add_func ("/provider/http-errors", test_http_errors);
+  g_test_add_func ("/provider/deeply-nested-error-body", test_deeply_nested_error_body);
   g_test_add_func ("/provider/stream-error", test_stream_error);
   g_test_add_func ("/provider/disconnect", test_disconnect);
   g_test_add_func ("/provider/disconnect-before-content", test_disconnect_before_content);

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "confab-decoders.h"
+#include "confab-json.h"
 
 /*
  * Anthropic Messages API stream events (see shared/PROTOCOL.md). The event's
@@ -19,150 +20,6 @@
 
 #define MAX_RAW_ERROR_LENGTH 1024
 
-/* json-glib parses recursively, so very deep nesting (about 100000 levels,
- * a few hundred KB) overflows the stack; and it takes two values in a row,
- * leaking the first. An event is one object a few levels deep: check that
- * shape in one pass before parsing. */
-#define MAX_JSON_DEPTH 256
-
-static gboolean
-is_one_shallow_object (const char *data,
-                       gsize       len)
-{
-  gsize i = 0;
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  gboolean closed = FALSE;
-
-  while (i < len && g_ascii_isspace (data[i]))
-    i++;
-  if (i == len || data[i] != '{')
-    return FALSE;
-
-  for (; i < len && !closed; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-
-      switch (c)
-        {
-        case '"':
-          in_string = TRUE;
-          break;
-        case '{':
-        case '[':
-          if (++depth > MAX_JSON_DEPTH)
-            return FALSE;
-          break;
-        case '}':
-        case ']':
-          closed = (--depth == 0);
-          break;
-        default:
-          break;
-        }
-    }
-
-  if (!closed)
-    return FALSE;
-
-  for (; i < len; i++)
-    if (!g_ascii_isspace (data[i]))
-      return FALSE;
-
-  return TRUE;
-}
-
-static JsonNode *
-parse_json (const char *data,
-            gsize       data_len)
-{
-  g_autoptr(JsonParser) parser = NULL;
-
-  if (data == NULL || data_len == 0 || data_len > G_MAXSSIZE)
-    return NULL;
-
-  if (!is_one_shallow_object (data, data_len))
-    return NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize) data_len, NULL))
-    return NULL;
-
-  return json_parser_steal_root (parser);
-}
-
-static const char *
-get_string_member (JsonObject *obj,
-                   const char *name)
-{
-  JsonNode *node;
-
-  if (obj == NULL)
-    return NULL;
-
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-get_object_member (JsonObject *obj,
-                   const char *name)
-{
-  JsonNode *node;
-
-  if (obj == NULL)
-    return NULL;
-
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-
-  return json_node_get_object (node);
-}
-
-/* A count that is a non-negative integral number, or -1. */
-static gint64
-get_count_member (JsonObject *obj,
-                  const char *name)
-{
-  JsonNode *node;
-  GType type;
-
-  if (obj == NULL)
-    return -1;
-
-  node = json_object_get_member (obj, name);
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return -1;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_INT64)
-    {
-      gint64 v = json_node_get_int (node);
-      return v >= 0 ? v : -1;
-    }
-  if (type == G_TYPE_DOUBLE)
-    {
-      double v = json_node_get_double (node);
-      if (isfinite (v) && v >= 0 && v < 9.0e18 && v == floor (v))
-        return (gint64) v;
-    }
-
-  return -1;
-}
 
 static gboolean
 append_text (GString    *str,
@@ -204,8 +61,8 @@ read_usage (ConfabStreamResult *result,
   if (usage == NULL)
     return FALSE;
 
-  changed |= set_count (&result->prompt_tokens, get_count_member (usage, "input_tokens"));
-  changed |= set_count (&result->completion_tokens, get_count_member (usage, "output_tokens"));
+  changed |= set_count (&result->prompt_tokens, confab_json_get_count (usage, "input_tokens"));
+  changed |= set_count (&result->completion_tokens, confab_json_get_count (usage, "output_tokens"));
   if (result->prompt_tokens >= 0 && result->completion_tokens >= 0)
     changed |= set_count (&result->total_tokens,
                           result->prompt_tokens + result->completion_tokens);
@@ -219,7 +76,7 @@ decode_error (ConfabStreamResult *result,
               const char         *data,
               gsize               data_len)
 {
-  JsonObject *err = get_object_member (obj, "error");
+  JsonObject *err = confab_json_get_object (obj, "error");
   g_autofree char *message = NULL;
   g_autofree char *code = NULL;
   const char *str;
@@ -229,9 +86,9 @@ decode_error (ConfabStreamResult *result,
 
   if (err != NULL)
     {
-      if ((str = get_string_member (err, "message")) != NULL)
+      if ((str = confab_json_get_string (err, "message")) != NULL)
         message = g_utf8_make_valid (str, -1);
-      if ((str = get_string_member (err, "type")) != NULL && g_strcmp0 (str, "error") != 0)
+      if ((str = confab_json_get_string (err, "type")) != NULL && g_strcmp0 (str, "error") != 0)
         code = g_utf8_make_valid (str, -1);
     }
   else if (data != NULL)
@@ -251,13 +108,13 @@ static gboolean
 decode_content_block_delta (ConfabStreamResult *result,
                             JsonObject         *obj)
 {
-  JsonObject *delta = get_object_member (obj, "delta");
-  const char *type = get_string_member (delta, "type");
+  JsonObject *delta = confab_json_get_object (obj, "delta");
+  const char *type = confab_json_get_string (delta, "type");
 
   if (g_strcmp0 (type, "text_delta") == 0)
-    return append_text (result->content, get_string_member (delta, "text"));
+    return append_text (result->content, confab_json_get_string (delta, "text"));
   if (g_strcmp0 (type, "thinking_delta") == 0)
-    return append_text (result->reasoning, get_string_member (delta, "thinking"));
+    return append_text (result->reasoning, confab_json_get_string (delta, "thinking"));
 
   /* signature_delta, input_json_delta, citations_delta, … */
   return FALSE;
@@ -290,11 +147,11 @@ confab_anthropic_decode_event (ConfabStreamResult *result,
   if (result->done || result->error_message != NULL)
     return FALSE;
 
-  root = parse_json (data, data_len);
+  root = confab_json_parse_object (data, data_len);
   if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
     obj = json_node_get_object (root);
 
-  type = get_string_member (obj, "type");
+  type = confab_json_get_string (obj, "type");
   if (type == NULL)
     type = event_type;
 
@@ -310,8 +167,8 @@ confab_anthropic_decode_event (ConfabStreamResult *result,
     }
   else if (g_str_equal (type, "message_start"))
     {
-      JsonObject *message = get_object_member (obj, "message");
-      const char *model = get_string_member (message, "model");
+      JsonObject *message = confab_json_get_object (obj, "message");
+      const char *model = confab_json_get_string (message, "model");
 
       if (model != NULL && *model != '\0' && g_strcmp0 (model, result->model) != 0)
         {
@@ -319,13 +176,13 @@ confab_anthropic_decode_event (ConfabStreamResult *result,
           result->model = g_utf8_make_valid (model, -1);
         }
 
-      return read_usage (result, get_object_member (message, "usage"));
+      return read_usage (result, confab_json_get_object (message, "usage"));
     }
   else if (g_str_equal (type, "message_delta"))
     {
-      const char *stop_reason = get_string_member (get_object_member (obj, "delta"),
+      const char *stop_reason = confab_json_get_string (confab_json_get_object (obj, "delta"),
                                                    "stop_reason");
-      gboolean changed = read_usage (result, get_object_member (obj, "usage"));
+      gboolean changed = read_usage (result, confab_json_get_object (obj, "usage"));
 
       if (stop_reason != NULL && *stop_reason != '\0' && result->finish_reason == NULL)
         {

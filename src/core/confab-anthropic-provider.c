@@ -8,6 +8,7 @@
 #include "confab-anthropic-provider.h"
 #include "confab-decoders.h"
 #include "confab-http-stream.h"
+#include "confab-json.h"
 
 /* The HTTP side (timeouts, errors, limits, the read loop) is in
  * confab-http-stream.c; this file maps the Messages API onto it. */
@@ -54,10 +55,10 @@ find_error_message (JsonNode *root)
     return NULL;
 
   object = json_node_get_object (root);
-  message = confab_http_json_get_string (confab_http_json_get_object (object, "error"),
+  message = confab_json_get_string (confab_json_get_object (object, "error"),
                                          "message");
 
-  return message != NULL ? message : confab_http_json_get_string (object, "message");
+  return message != NULL ? message : confab_json_get_string (object, "message");
 }
 
 static const ConfabHttpWireFormat anthropic_format = {

@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "confab-http-stream.h"
+#include "confab-json.h"
 #include "confab-sse-parser.h"
 
 #define READ_CHUNK_SIZE        (16 * 1024)
@@ -175,115 +176,6 @@ wrote_headers_cb (SoupMessage *msg,
     }
 }
 
-/* JSON helpers: check every step, never trust the shape. */
-
-static JsonNode *
-object_get_node (JsonObject *object,
-                 const char *member)
-{
-  if (object == NULL || !json_object_has_member (object, member))
-    return NULL;
-
-  return json_object_get_member (object, member);
-}
-
-const char *
-confab_http_json_get_string (JsonObject *object,
-                             const char *member)
-{
-  JsonNode *node = object_get_node (object, member);
-
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
-
-  return NULL;
-}
-
-JsonObject *
-confab_http_json_get_object (JsonObject *object,
-                             const char *member)
-{
-  JsonNode *node = object_get_node (object, member);
-
-  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
-    return json_node_get_object (node);
-
-  return NULL;
-}
-
-JsonArray *
-confab_http_json_get_array (JsonObject *object,
-                            const char *member)
-{
-  JsonNode *node = object_get_node (object, member);
-
-  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-    return json_node_get_array (node);
-
-  return NULL;
-}
-
-gboolean
-confab_http_json_get_int (JsonObject *object,
-                          const char *member,
-                          gint64     *value)
-{
-  JsonNode *node = object_get_node (object, member);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_INT64)
-    *value = json_node_get_int (node);
-  else if (type == G_TYPE_DOUBLE)
-    *value = (gint64) json_node_get_double (node);
-  else
-    return FALSE;
-
-  return TRUE;
-}
-
-char *
-confab_http_json_dup_scalar (JsonObject *object,
-                             const char *member)
-{
-  JsonNode *node = object_get_node (object, member);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return NULL;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_STRING)
-    return g_strdup (json_node_get_string (node));
-  if (type == G_TYPE_INT64)
-    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-
-  return NULL;
-}
-
-/* Returns: (transfer full) (nullable): the document's root */
-JsonNode *
-confab_http_parse_json (const char *data,
-                        gsize       len)
-{
-  g_autoptr(JsonParser) parser = NULL;
-  JsonNode *root;
-
-  if (data == NULL || len == 0 || len > G_MAXSSIZE)
-    return NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL))
-    return NULL;
-
-  root = json_parser_get_root (parser);
-
-  return root != NULL ? json_node_ref (root) : NULL;
-}
 
 /* The server's own words, trimmed and bounded, or NULL. */
 static char *
@@ -343,7 +235,7 @@ extract_server_message (const ConfabHttpWireFormat *format,
   if (data == NULL || len == 0)
     return NULL;
 
-  root = confab_http_parse_json ((const char *) data, len);
+  root = confab_json_parse_object ((const char *) data, len);
   if (root != NULL)
     return format->error_message != NULL ? tidy_server_text (format->error_message (root))
                                           : NULL;
@@ -880,7 +772,7 @@ static GStrv
 parse_model_list (const guint8 *data,
                   gsize         len)
 {
-  g_autoptr(JsonNode) root = confab_http_parse_json ((const char *) data, len);
+  g_autoptr(JsonNode) root = confab_json_parse_object ((const char *) data, len);
   g_autoptr(GPtrArray) ids = NULL;
   g_autoptr(GStrvBuilder) builder = NULL;
   JsonArray *list = NULL;
@@ -892,8 +784,8 @@ parse_model_list (const guint8 *data,
     {
       JsonObject *object = json_node_get_object (root);
 
-      if ((list = confab_http_json_get_array (object, "data")) == NULL)
-        list = confab_http_json_get_array (object, "models");
+      if ((list = confab_json_get_array (object, "data")) == NULL)
+        list = confab_json_get_array (object, "models");
     }
   else if (JSON_NODE_HOLDS_ARRAY (root))
     list = json_node_get_array (root);
@@ -911,8 +803,8 @@ parse_model_list (const guint8 *data,
         {
           JsonObject *model = json_node_get_object (element);
 
-          if ((id = confab_http_json_get_string (model, "id")) == NULL)
-            id = confab_http_json_get_string (model, "name");
+          if ((id = confab_json_get_string (model, "id")) == NULL)
+            id = confab_json_get_string (model, "name");
         }
       else if (JSON_NODE_HOLDS_VALUE (element) &&
                json_node_get_value_type (element) == G_TYPE_STRING)
@@ -945,7 +837,7 @@ decode_whole_reply (Request *req)
   if (req->format->decode_reply == NULL)
     return FALSE;
 
-  root = confab_http_parse_json ((const char *) req->body->data, req->body->len);
+  root = confab_json_parse_object ((const char *) req->body->data, req->body->len);
 
   return root != NULL && req->format->decode_reply (req->result, root);
 }

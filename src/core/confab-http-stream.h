@@ -123,21 +123,5 @@ GStrv        confab_http_fetch_models_finish       (ConfabProvider     *provider
                                                     GAsyncResult       *result,
                                                     GError            **error);
 
-/* JSON helpers: each checks the node's type and returns NULL/FALSE on a
- * missing member, a NULL object or another type. */
-JsonNode    *confab_http_parse_json                (const char         *data,
-                                                    gsize               len);
-const char  *confab_http_json_get_string           (JsonObject         *object,
-                                                    const char         *member);
-JsonObject  *confab_http_json_get_object           (JsonObject         *object,
-                                                    const char         *member);
-JsonArray   *confab_http_json_get_array            (JsonObject         *object,
-                                                    const char         *member);
-gboolean     confab_http_json_get_int              (JsonObject         *object,
-                                                    const char         *member,
-                                                    gint64             *value);
-/* A string or an integer, as text. */
-char        *confab_http_json_dup_scalar           (JsonObject         *object,
-                                                    const char         *member);
 
 G_END_DECLS

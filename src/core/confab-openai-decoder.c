@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "confab-decoders.h"
+#include "confab-json.h"
 
 /*
  * OpenAI Chat Completions stream chunks, and the dialects of the servers that
@@ -36,170 +37,6 @@
 /* An error text from the server is shown as it is, but not without end. */
 #define MAX_RAW_ERROR_LENGTH 1024
 
-/* json-glib parses recursively, so very deep nesting (about 100000 levels,
- * a few hundred KB) overflows the stack; and it takes two values in a row,
- * leaking the first. An event is one object a few levels deep: check that
- * shape in one pass before parsing. */
-#define MAX_JSON_DEPTH 256
-
-static gboolean
-is_one_shallow_object (const char *data,
-                       gsize       len)
-{
-  gsize i = 0;
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  gboolean closed = FALSE;
-
-  while (i < len && g_ascii_isspace (data[i]))
-    i++;
-  if (i == len || data[i] != '{')
-    return FALSE;
-
-  for (; i < len && !closed; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-
-      switch (c)
-        {
-        case '"':
-          in_string = TRUE;
-          break;
-        case '{':
-        case '[':
-          if (++depth > MAX_JSON_DEPTH)
-            return FALSE;
-          break;
-        case '}':
-        case ']':
-          closed = (--depth == 0);
-          break;
-        default:
-          break;
-        }
-    }
-
-  if (!closed)
-    return FALSE;
-
-  for (; i < len; i++)
-    if (!g_ascii_isspace (data[i]))
-      return FALSE;
-
-  return TRUE;
-}
-
-static JsonNode *
-parse_json (const char *data,
-            gsize       data_len)
-{
-  g_autoptr(JsonParser) parser = NULL;
-
-  if (data == NULL || data_len == 0 || data_len > G_MAXSSIZE)
-    return NULL;
-
-  if (!is_one_shallow_object (data, data_len))
-    return NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize) data_len, NULL))
-    return NULL;
-
-  return json_parser_steal_root (parser);
-}
-
-static const char *
-get_string_member (JsonObject *obj,
-                   const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
-static JsonObject *
-get_object_member (JsonObject *obj,
-                   const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-
-  return json_node_get_object (node);
-}
-
-static JsonArray *
-get_array_member (JsonObject *obj,
-                  const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return NULL;
-
-  return json_node_get_array (node);
-}
-
-/* A count that is a non-negative integral number, or -1. */
-static gint64
-get_count_member (JsonObject *obj,
-                  const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return -1;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_INT64)
-    {
-      gint64 v = json_node_get_int (node);
-      return v >= 0 ? v : -1;
-    }
-  if (type == G_TYPE_DOUBLE)
-    {
-      double v = json_node_get_double (node);
-      if (isfinite (v) && v >= 0 && v < 9.0e18 && v == floor (v))
-        return (gint64) v;
-    }
-
-  return -1;
-}
-
-/* A code that may be a string or an integer, as text. */
-static char *
-dup_code_member (JsonObject *obj,
-                 const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  GType type;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return NULL;
-
-  type = json_node_get_value_type (node);
-  if (type == G_TYPE_STRING)
-    return g_utf8_make_valid (json_node_get_string (node), -1);
-  if (type == G_TYPE_INT64)
-    return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-
-  return NULL;
-}
 
 /* Appends text from the wire; bytes that are not UTF-8 are replaced so that
  * nothing downstream (GTK, SQLite) sees them. */
@@ -241,11 +78,11 @@ read_usage (ConfabStreamResult *result,
   gboolean changed = FALSE;
   gint64 total;
 
-  changed |= set_count (&result->prompt_tokens, get_count_member (usage, "prompt_tokens"));
+  changed |= set_count (&result->prompt_tokens, confab_json_get_count (usage, "prompt_tokens"));
   changed |= set_count (&result->completion_tokens,
-                        get_count_member (usage, "completion_tokens"));
+                        confab_json_get_count (usage, "completion_tokens"));
 
-  total = get_count_member (usage, "total_tokens");
+  total = confab_json_get_count (usage, "total_tokens");
   if (total < 0 && result->prompt_tokens >= 0 && result->completion_tokens >= 0)
     total = result->prompt_tokens + result->completion_tokens;
   changed |= set_count (&result->total_tokens, total);
@@ -261,13 +98,13 @@ set_error_from_object (ConfabStreamResult *result,
   g_autofree char *code = NULL;
   const char *str;
 
-  str = get_string_member (err, "message");
+  str = confab_json_get_string (err, "message");
   if (str != NULL)
     message = g_utf8_make_valid (str, -1);
 
-  code = dup_code_member (err, "code");
+  code = confab_json_dup_scalar (err, "code");
   if (code == NULL)
-    code = dup_code_member (err, "type");
+    code = confab_json_dup_scalar (err, "type");
 
   confab_stream_result_set_error (result, message, code);
 }
@@ -295,7 +132,7 @@ take_error (ConfabStreamResult *result,
     }
 
   /* vLLM before 0.10.1 */
-  if (g_strcmp0 (get_string_member (obj, "object"), "error") == 0)
+  if (g_strcmp0 (confab_json_get_string (obj, "object"), "error") == 0)
     {
       set_error_from_object (result, obj);
       return TRUE;
@@ -369,22 +206,22 @@ append_content_parts (ConfabStreamResult *result,
         continue;
 
       part = json_node_get_object (node);
-      type = get_string_member (part, "type");
+      type = confab_json_get_string (part, "type");
 
       if (g_strcmp0 (type, "text") == 0)
         {
-          const char *text = get_string_member (part, "text");
+          const char *text = confab_json_get_string (part, "text");
 
           changed |= append_text (as_reasoning ? result->reasoning : result->content, text);
         }
       else if (g_strcmp0 (type, "thinking") == 0 && !as_reasoning)
         {
-          JsonArray *thinking = get_array_member (part, "thinking");
+          JsonArray *thinking = confab_json_get_array (part, "thinking");
 
           if (thinking != NULL)
             changed |= append_content_parts (result, thinking, TRUE);
           else
-            changed |= append_text (result->reasoning, get_string_member (part, "thinking"));
+            changed |= append_text (result->reasoning, confab_json_get_string (part, "thinking"));
         }
     }
 
@@ -396,28 +233,28 @@ decode_choice (ConfabStreamResult *result,
                JsonObject         *choice)
 {
   gboolean changed = FALSE;
-  JsonObject *delta = get_object_member (choice, "delta");
+  JsonObject *delta = confab_json_get_object (choice, "delta");
   const char *finish_reason;
 
   if (delta != NULL)
     {
-      JsonArray *parts = get_array_member (delta, "content");
+      JsonArray *parts = confab_json_get_array (delta, "content");
       const char *reasoning;
 
       if (parts != NULL)
         changed |= append_content_parts (result, parts, FALSE);
       else
-        changed |= append_text (result->content, get_string_member (delta, "content"));
+        changed |= append_text (result->content, confab_json_get_string (delta, "content"));
 
-      reasoning = get_string_member (delta, "reasoning_content");
+      reasoning = confab_json_get_string (delta, "reasoning_content");
       if (reasoning == NULL)
-        reasoning = get_string_member (delta, "reasoning");
+        reasoning = confab_json_get_string (delta, "reasoning");
       changed |= append_text (result->reasoning, reasoning);
 
-      changed |= append_text (result->refusal, get_string_member (delta, "refusal"));
+      changed |= append_text (result->refusal, confab_json_get_string (delta, "refusal"));
     }
 
-  finish_reason = get_string_member (choice, "finish_reason");
+  finish_reason = confab_json_get_string (choice, "finish_reason");
   if (finish_reason != NULL && *finish_reason != '\0' && result->finish_reason == NULL)
     {
       result->finish_reason = g_utf8_make_valid (finish_reason, -1);
@@ -464,7 +301,7 @@ confab_openai_decode_event (ConfabStreamResult *result,
       return TRUE;
     }
 
-  root = parse_json (data, data_len);
+  root = confab_json_parse_object (data, data_len);
 
   if (g_strcmp0 (event_type, "error") == 0)
     return decode_error_event (result, root, data, data_len);
@@ -474,25 +311,25 @@ confab_openai_decode_event (ConfabStreamResult *result,
 
   obj = json_node_get_object (root);
 
-  model = get_string_member (obj, "model");
+  model = confab_json_get_string (obj, "model");
   if (model != NULL && *model != '\0' && g_strcmp0 (model, result->model) != 0)
     {
       g_free (result->model);
       result->model = g_utf8_make_valid (model, -1);
     }
 
-  usage = get_object_member (obj, "usage");
+  usage = confab_json_get_object (obj, "usage");
   if (usage != NULL)
     changed |= read_usage (result, usage);
 
-  x_groq = get_object_member (obj, "x_groq");
-  if (x_groq != NULL && (usage = get_object_member (x_groq, "usage")) != NULL)
+  x_groq = confab_json_get_object (obj, "x_groq");
+  if (x_groq != NULL && (usage = confab_json_get_object (x_groq, "usage")) != NULL)
     changed |= read_usage (result, usage);
 
   if (take_error (result, obj))
     return TRUE;
 
-  choices = get_array_member (obj, "choices");
+  choices = confab_json_get_array (obj, "choices");
   if (choices != NULL)
     {
       guint n = json_array_get_length (choices);

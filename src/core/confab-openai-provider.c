@@ -9,6 +9,7 @@
 
 #include "confab-decoders.h"
 #include "confab-http-stream.h"
+#include "confab-json.h"
 #include "confab-openai-provider.h"
 
 /* The HTTP side (timeouts, errors, limits, the read loop) is in
@@ -49,23 +50,23 @@ decode_completion (ConfabStreamResult *result,
 
   object = json_node_get_object (root);
 
-  if ((error = confab_http_json_get_object (object, "error")) != NULL)
+  if ((error = confab_json_get_object (object, "error")) != NULL)
     {
-      g_autofree char *code = confab_http_json_dup_scalar (error, "code");
-      const char *message = confab_http_json_get_string (error, "message");
+      g_autofree char *code = confab_json_dup_scalar (error, "code");
+      const char *message = confab_json_get_string (error, "message");
 
       if (code == NULL)
-        code = confab_http_json_dup_scalar (error, "type");
+        code = confab_json_dup_scalar (error, "type");
 
       confab_stream_result_set_error (result, message != NULL ? message : "", code);
       return TRUE;
     }
 
-  choices = confab_http_json_get_array (object, "choices");
+  choices = confab_json_get_array (object, "choices");
   if (choices == NULL)
     return FALSE;
 
-  if ((model = confab_http_json_get_string (object, "model")) != NULL)
+  if ((model = confab_json_get_string (object, "model")) != NULL)
     {
       g_free (result->model);
       result->model = g_strdup (model);
@@ -75,11 +76,11 @@ decode_completion (ConfabStreamResult *result,
       JSON_NODE_HOLDS_OBJECT (json_array_get_element (choices, 0)))
     {
       JsonObject *choice = json_node_get_object (json_array_get_element (choices, 0));
-      JsonObject *message = confab_http_json_get_object (choice, "message");
-      JsonArray *parts = confab_http_json_get_array (message, "content");
+      JsonObject *message = confab_json_get_object (choice, "message");
+      JsonArray *parts = confab_json_get_array (message, "content");
       const char *text;
 
-      if ((text = confab_http_json_get_string (message, "content")) != NULL)
+      if ((text = confab_json_get_string (message, "content")) != NULL)
         g_string_append (result->content, text);
 
       for (guint i = 0; parts != NULL && i < json_array_get_length (parts); i++)
@@ -87,32 +88,32 @@ decode_completion (ConfabStreamResult *result,
           JsonNode *part = json_array_get_element (parts, i);
 
           if (JSON_NODE_HOLDS_OBJECT (part) &&
-              g_strcmp0 (confab_http_json_get_string (json_node_get_object (part), "type"), "text") == 0 &&
-              (text = confab_http_json_get_string (json_node_get_object (part), "text")) != NULL)
+              g_strcmp0 (confab_json_get_string (json_node_get_object (part), "type"), "text") == 0 &&
+              (text = confab_json_get_string (json_node_get_object (part), "text")) != NULL)
             g_string_append (result->content, text);
         }
 
-      if ((text = confab_http_json_get_string (message, "reasoning_content")) != NULL ||
-          (text = confab_http_json_get_string (message, "reasoning")) != NULL)
+      if ((text = confab_json_get_string (message, "reasoning_content")) != NULL ||
+          (text = confab_json_get_string (message, "reasoning")) != NULL)
         g_string_append (result->reasoning, text);
 
-      if ((text = confab_http_json_get_string (message, "refusal")) != NULL)
+      if ((text = confab_json_get_string (message, "refusal")) != NULL)
         g_string_append (result->refusal, text);
 
-      if ((text = confab_http_json_get_string (choice, "finish_reason")) != NULL)
+      if ((text = confab_json_get_string (choice, "finish_reason")) != NULL)
         {
           g_free (result->finish_reason);
           result->finish_reason = g_strdup (text);
         }
     }
 
-  if ((usage = confab_http_json_get_object (object, "usage")) != NULL)
+  if ((usage = confab_json_get_object (object, "usage")) != NULL)
     {
-      if (confab_http_json_get_int (usage, "prompt_tokens", &value))
+      if (confab_json_get_int (usage, "prompt_tokens", &value))
         result->prompt_tokens = value;
-      if (confab_http_json_get_int (usage, "completion_tokens", &value))
+      if (confab_json_get_int (usage, "completion_tokens", &value))
         result->completion_tokens = value;
-      if (confab_http_json_get_int (usage, "total_tokens", &value))
+      if (confab_json_get_int (usage, "total_tokens", &value))
         result->total_tokens = value;
     }
 
@@ -136,21 +137,21 @@ find_error_message (JsonNode *root)
     return NULL;
 
   object = json_node_get_object (root);
-  error = confab_http_json_get_object (object, "error");
+  error = confab_json_get_object (object, "error");
 
-  if ((message = confab_http_json_get_string (error, "message")) != NULL ||
-      (message = confab_http_json_get_string (object, "error")) != NULL ||
-      (message = confab_http_json_get_string (object, "message")) != NULL ||
-      (message = confab_http_json_get_string (object, "detail")) != NULL)
+  if ((message = confab_json_get_string (error, "message")) != NULL ||
+      (message = confab_json_get_string (object, "error")) != NULL ||
+      (message = confab_json_get_string (object, "message")) != NULL ||
+      (message = confab_json_get_string (object, "detail")) != NULL)
     return message;
 
-  detail = confab_http_json_get_array (object, "detail");
+  detail = confab_json_get_array (object, "detail");
   if (detail != NULL && json_array_get_length (detail) > 0)
     {
       JsonNode *first = json_array_get_element (detail, 0);
 
       if (JSON_NODE_HOLDS_OBJECT (first))
-        return confab_http_json_get_string (json_node_get_object (first), "msg");
+        return confab_json_get_string (json_node_get_object (first), "msg");
     }
 
   return NULL;
