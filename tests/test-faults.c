@@ -1163,6 +1163,19 @@ test_keys_never_leak (void)
  * checkpointed copies). */
 #define RSS_SLACK        (3 * 1024 * 1024)
 
+/* AddressSanitizer keeps freed memory in quarantine: resident memory then
+ * says nothing about what Confab holds, so the bound is checked without it. */
+#if defined(__SANITIZE_ADDRESS__)
+# define CHECK_RSS 0
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define CHECK_RSS 0
+# endif
+#endif
+#ifndef CHECK_RSS
+# define CHECK_RSS 1
+#endif
+
 static void
 test_reply_too_large (void)
 {
@@ -1217,7 +1230,8 @@ test_reply_too_large (void)
   /* The client stopped reading: the server never got the whole reply out. */
   g_assert_cmpuint (fault_server_bytes_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
 
-  g_assert_cmpuint (after, <=, before + MAX_REPLY_SIZE + RSS_SLACK);
+  if (CHECK_RSS)
+    g_assert_cmpuint (after, <=, before + MAX_REPLY_SIZE + RSS_SLACK);
 
   chat_free (chat);
   fault_server_free (server);
@@ -1270,7 +1284,8 @@ test_line_too_long (void)
                    "Before the flood.");
 
   g_assert_cmpuint (fault_server_bytes_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
-  g_assert_cmpuint (after, <=, before + MAX_LINE_LENGTH + RSS_SLACK);
+  if (CHECK_RSS)
+    g_assert_cmpuint (after, <=, before + MAX_LINE_LENGTH + RSS_SLACK);
 
   chat_free (chat);
   fault_server_free (server);
