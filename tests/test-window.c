@@ -907,9 +907,18 @@ test_huge_paste_is_sent (Fixture       *fixture,
 
   start_app (fixture);
   confab_test_server_queue_fixture (fixture->server, "openai-python-text-usage.sse", 0, 0);
+
+  /* Pasted: it waits beside the composer, not in it, and says its size. */
   type_text (fixture, text->str);
+  {
+    g_autofree char *in_composer = composer_text (fixture);
+    g_assert_cmpstr (in_composer, ==, "");
+  }
+  g_assert_true (label_shows (GTK_WIDGET (confab_window_get_chat_view (fixture->window)), "Pasted text"));
+
   g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
   confab_test_wait_for (&fixture->turn_done, 30000);
+  g_assert_false (label_shows (GTK_WIDGET (confab_window_get_chat_view (fixture->window)), "Pasted text"));
 
   /* All of it went out. */
   request = json_from_string (g_ptr_array_index (confab_test_server_get_requests (fixture->server), 0),

@@ -1047,9 +1047,11 @@ request_read_cb (GObject      *object,
     request_read_next (task);
 }
 
-/* Below GTK's layout and redraw: a server that sends as fast as it can must not
- * keep the window from painting what has arrived. */
-#define READ_PRIORITY G_PRIORITY_DEFAULT_IDLE
+/* Not below GTK's redraw: with continuous frames (a spinner under a slow
+ * display) reads would never run. A flooding server can hold off painting
+ * while data is already waiting, for as long as it floods; the view's
+ * per-frame budget keeps what follows smooth. */
+#define READ_PRIORITY G_PRIORITY_DEFAULT
 
 static void
 request_read_next (GTask *task)

@@ -24,6 +24,8 @@ struct _ConfabChatView
   GtkWidget           parent_instance;
 
   /* Template widgets */
+  GtkWidget          *attachment_box;
+  GtkLabel           *attachment_label;
   GtkWidget          *composer_box;
   GtkScrolledWindow  *composer_scroller;
   GtkTextView        *composer;
@@ -41,6 +43,7 @@ struct _ConfabChatView
   AdwWindowTitle     *window_title;
 
   /* Owned */
+  GString            *attachment;      /* pasted text too large for the composer */
   GNetworkMonitor    *network_monitor;
   GHashTable         *insecure_ok;     /* base URLs the person agreed to send a key to */
   ConfabChatSession  *session;
@@ -266,6 +269,10 @@ turn_changed_cb (ConfabChatView     *self,
 /* Past this many characters the composer stops growing with its text: its
  * natural height would make GTK lay out all of a huge paste at once. */
 #define COMPOSER_LARGE_TEXT 20000
+/* A single insertion larger than this (a paste, a drop) is kept beside the
+ * composer as pasted text instead of in it: GtkTextView lays out a text of
+ * megabytes for seconds. It is sent with the message. */
+#define ATTACH_THRESHOLD (256 * 1024)
 
 static void
 composer_changed_cb (ConfabChatView *self)
@@ -352,15 +359,81 @@ update_status (ConfabChatView *self)
 }
 
 static void
+update_attachment (ConfabChatView *self)
+{
+  gboolean attached = self->attachment != NULL;
+
+  gtk_widget_set_visible (self->attachment_box, attached);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "chat.remove-attachment", attached);
+
+  if (attached)
+    {
+      g_autofree char *size = g_format_size (self->attachment->len);
+      /* Translators: %s is a size such as "5.0 MB" */
+      g_autofree char *label = g_strdup_printf (_("Pasted text · %s"), size);
+
+      gtk_label_set_text (self->attachment_label, label);
+    }
+}
+
+/* What the composer holds: its text, and the pasted text beside it. */
+static char *
+dup_composer_text (ConfabChatView *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
+  g_autofree char *typed = NULL;
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  typed = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+
+  if (self->attachment == NULL)
+    return g_steal_pointer (&typed);
+  if (*typed == '\0')
+    return g_strndup (self->attachment->str, self->attachment->len);
+
+  return g_strconcat (typed, "\n\n", self->attachment->str, NULL);
+}
+
+static void
+remove_attachment_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+
+  if (self->attachment != NULL)
+    g_string_free (g_steal_pointer (&self->attachment), TRUE);
+  update_attachment (self);
+  confab_chat_view_focus_composer (self);
+}
+
+static void
+composer_insert_text_cb (GtkTextBuffer  *buffer,
+                         GtkTextIter    *location,
+                         const char     *text,
+                         int             len,
+                         ConfabChatView *self)
+{
+  if (len < ATTACH_THRESHOLD)
+    return;
+
+  g_signal_stop_emission_by_name (buffer, "insert-text");
+
+  if (self->attachment == NULL)
+    self->attachment = g_string_new (NULL);
+  else
+    g_string_append (self->attachment, "\n\n");
+  g_string_append_len (self->attachment, text, len);
+  update_attachment (self);
+}
+
+static void
 do_send (ConfabChatView *self)
 {
   GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
   g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
-  GtkTextIter start, end;
-
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  g_autofree char *text = dup_composer_text (self);
 
   /* The text leaves the composer only once it is safely stored. */
   if (!confab_chat_session_send (self->session, self->conversation, text, &error))
@@ -371,6 +444,9 @@ do_send (ConfabChatView *self)
     }
 
   gtk_text_buffer_set_text (buffer, "", 0);
+  if (self->attachment != NULL)
+    g_string_free (g_steal_pointer (&self->attachment), TRUE);
+  update_attachment (self);
   update_header (self);
   update_busy (self);
 }
@@ -396,19 +472,16 @@ send_action (GtkWidget  *widget,
              GVariant   *parameter)
 {
   ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
-  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->composer);
   g_autofree char *text = NULL;
   g_autofree char *stripped = NULL;
   g_autofree char *base_url = NULL;
   g_autofree char *key = NULL;
-  GtkTextIter start, end;
   gboolean has_key;
 
   if (self->session == NULL || self->conversation == NULL)
     return;
 
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  text = dup_composer_text (self);
   stripped = g_strstrip (g_strdup (text));
   if (*stripped == '\0')
     return;
@@ -632,6 +705,8 @@ confab_chat_view_dispose (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->network_monitor);
   g_clear_pointer (&self->insecure_ok, g_hash_table_unref);
+  if (self->attachment != NULL)
+    g_string_free (g_steal_pointer (&self->attachment), TRUE);
 
   G_OBJECT_CLASS (confab_chat_view_parent_class)->dispose (object);
 }
@@ -699,6 +774,8 @@ confab_chat_view_class_init (ConfabChatViewClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "chatview");
 
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, attachment_box);
+  gtk_widget_class_bind_template_child (widget_class, ConfabChatView, attachment_label);
   gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer_box);
   gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer_scroller);
   gtk_widget_class_bind_template_child (widget_class, ConfabChatView, composer);
@@ -719,6 +796,8 @@ confab_chat_view_class_init (ConfabChatViewClass *klass)
   gtk_widget_class_install_action (widget_class, "chat.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "chat.retry", "x", retry_action);
   gtk_widget_class_install_action (widget_class, "chat.continue", "x", retry_action);
+  gtk_widget_class_install_action (widget_class, "chat.remove-attachment", NULL,
+                                   remove_attachment_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "chat.stop", NULL);
 }
@@ -751,6 +830,8 @@ confab_chat_view_init (ConfabChatView *self)
 
   g_signal_connect_object (gtk_text_view_get_buffer (self->composer), "changed",
                            G_CALLBACK (composer_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (gtk_text_view_get_buffer (self->composer), "insert-text",
+                           G_CALLBACK (composer_insert_text_cb), self, 0);
 
   vadjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   g_signal_connect_object (vadjustment, "changed",
@@ -780,6 +861,7 @@ confab_chat_view_init (ConfabChatView *self)
                                  G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
 
   self->insecure_ok = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  update_attachment (self);
   confab_chat_view_set_network_monitor (self, g_network_monitor_get_default ());
 
   update_busy (self);

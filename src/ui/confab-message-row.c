@@ -12,7 +12,7 @@
  * become hundreds of MB of laid-out text, and a long paste with no blank line
  * is one paragraph that takes seconds to lay out); Copy still copies all of
  * it. What people paste is capped lower than what models write. */
-#define USER_DISPLAY_LIMIT      (16 * 1024)
+#define USER_DISPLAY_LIMIT      (4 * 1024)
 #define ASSISTANT_DISPLAY_LIMIT (256 * 1024)
 
 struct _ConfabMessageRow
