@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "confab-test-util.h"
+
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,27 +28,6 @@
  */
 
 /* Helpers */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_remove (path);
-      return;
-    }
-
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 static char *
 make_temp_dir (void)
@@ -477,7 +458,7 @@ chat_free (Chat *chat)
   g_clear_object (&chat->session);
   g_clear_object (&chat->provider);
   g_clear_object (&chat->store);
-  remove_tree (chat->dir);
+  confab_test_remove_tree (chat->dir);
   g_free (chat->db_path);
   g_free (chat->dir);
   g_free (chat);
@@ -834,7 +815,7 @@ kill_round (const char      *child_path,
 
   g_clear_object (&store);
   fault_server_free (server);
-  remove_tree (dir);
+  confab_test_remove_tree (dir);
 }
 
 static void
@@ -1133,7 +1114,7 @@ keys_never_leak_subprocess (void)
   g_free (chat->dir);
   g_free (chat);
   fault_server_free (server);
-  remove_tree (root);
+  confab_test_remove_tree (root);
 }
 
 static void

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include "confab-test-util.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -447,26 +449,6 @@ assert_no_file_contains (const char *root,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-
-  g_rmdir (path);
-}
-
-static void
 no_keyring_subprocess (void)
 {
   g_autoptr(ConfabSecrets) secrets = NULL;
@@ -558,7 +540,7 @@ no_keyring_subprocess (void)
 
   counters_clear (&counters);
   g_assert_finalize_object (g_steal_pointer (&secrets));
-  remove_tree (tmp);
+  confab_test_remove_tree (tmp);
 }
 
 static void

@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include "confab-test-util.h"
+
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,32 +51,6 @@ typedef struct
 } Fixture;
 
 static void
-rm_rf (const char *path)
-{
-  GDir *dir;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_remove (path);
-      return;
-    }
-
-  g_chmod (path, 0700);
-  dir = g_dir_open (path, 0, NULL);
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
@@ -89,7 +65,7 @@ static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  rm_rf (fixture->dir);
+  confab_test_remove_tree (fixture->dir);
   g_assert_false (g_file_test (fixture->dir, G_FILE_TEST_EXISTS));
   g_free (fixture->dir);
   g_free (fixture->path);
@@ -1354,7 +1330,7 @@ test_file_modes (void)
   assert_mode (shm, 0600);
 
   g_assert_finalize_object (g_steal_pointer (&store));
-  rm_rf (dir);
+  confab_test_remove_tree (dir);
 }
 
 static void

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "confab-test-util.h"
+
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -177,27 +179,12 @@ stop_app (Fixture *fixture)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        remove_tree (child);
-      }
-  g_remove (path);
-}
-
-static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
   g_autofree char *confab_dir = g_build_filename (data_home, "confab", NULL);
 
-  remove_tree (confab_dir);
+  confab_test_remove_tree (confab_dir);
   fixture->data_home = g_strdup (data_home);
   fixture->server = confab_test_server_new ();
 }
@@ -968,7 +955,7 @@ main (int   argc,
 #undef ADD
 
   status = g_test_run ();
-  remove_tree (data_home);
+  confab_test_remove_tree (data_home);
   g_free (data_home);
 
   return status;

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "confab-test-util.h"
+
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
@@ -761,21 +763,6 @@ next_frame (guint timeout_ms)
   if (!wait_for (&app.frame_seen, timeout_ms))
     return 0;
   return app.last_frame_at;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        remove_tree (child);
-      }
-  g_remove (path);
 }
 
 /* (a) launch */
@@ -1816,7 +1803,7 @@ main (int   argc,
   else
     bench_stream (mode);
 
-  remove_tree (data_home);
+  confab_test_remove_tree (data_home);
   g_free (data_home);
 
   return 0;
