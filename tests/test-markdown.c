@@ -607,6 +607,48 @@ test_parse_split_equivalence (void)
 
 /* Widgets */
 
+static void
+collect_blocks (GPtrArray *blocks,
+                GtkWidget *parent)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (parent);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
+        collect_blocks (blocks, child);
+      else
+        g_ptr_array_add (blocks, child);
+    }
+}
+
+/* The block widgets of @view in order, looking through the boxes (pages and
+ * the tail) that hold them. */
+static GPtrArray *
+list_blocks (ConfabMarkdownView *view)
+{
+  GPtrArray *blocks = g_ptr_array_new ();
+
+  collect_blocks (blocks, GTK_WIDGET (view));
+  return blocks;
+}
+
+static GtkWidget *
+first_block (ConfabMarkdownView *view)
+{
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  return blocks->len > 0 ? blocks->pdata[0] : NULL;
+}
+
+static GtkWidget *
+last_block (ConfabMarkdownView *view)
+{
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  return blocks->len > 0 ? blocks->pdata[blocks->len - 1] : NULL;
+}
+
 static GtkWidget *
 find_descendant (GtkWidget *widget,
                  GType      type)
@@ -809,7 +851,7 @@ test_view_fixture (gconstpointer data)
 
   view = new_view ();
   confab_markdown_view_set_text (view, text);
-  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (view)));
+  g_assert_null (first_block (view));
   g_assert_cmpstr (confab_markdown_view_get_text (view), ==, text);
   confab_markdown_view_flush (view);
   tree = serialize_view (view);
@@ -840,16 +882,17 @@ test_view_escaping (void)
     "Quote marks ' and \" and a NUL-free tab\there.",
   };
   g_autofree char *text = read_fixture ("markdown/escaping.md", NULL);
-  GtkWidget *child;
-  guint i = 0;
+  g_autoptr(GPtrArray) blocks = NULL;
+  guint i;
 
   confab_markdown_view_set_text (view, text);
   confab_markdown_view_flush (view);
+  blocks = list_blocks (view);
 
-  for (child = gtk_widget_get_first_child (GTK_WIDGET (view));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child), i++)
+  for (i = 0; i < blocks->len; i++)
     {
+      GtkWidget *child = blocks->pdata[i];
+
       g_assert_cmpuint (i, <, G_N_ELEMENTS (texts));
       if (texts[i] == NULL)
         {
@@ -880,7 +923,7 @@ test_view_links (void)
                                  "no links here");
   confab_markdown_view_flush (view);
 
-  label = gtk_widget_get_first_child (GTK_WIDGET (view));
+  label = first_block (view);
   g_assert_true (GTK_IS_LABEL (label));
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "web bad");
   /* The URI shows as a tooltip (the link's title). */
@@ -895,7 +938,7 @@ test_view_links (void)
   g_signal_emit_by_name (label, "activate-link", "file:///etc/passwd", &handled);
   g_assert_true (handled);
 
-  label = gtk_widget_get_next_sibling (label);
+  label = last_block (view);
   g_assert_true (GTK_IS_LABEL (label));
   g_assert_false (gtk_widget_get_has_tooltip (label));
 
@@ -940,7 +983,7 @@ test_view_edit_rebuilds (void)
 
   confab_markdown_view_set_text (view, NULL);
   confab_markdown_view_flush (view);
-  g_assert_null (gtk_widget_get_first_child (GTK_WIDGET (view)));
+  g_assert_null (first_block (view));
   g_assert_cmpstr (confab_markdown_view_get_text (view), ==, "");
 
   assert_no_logs ();
@@ -1047,7 +1090,7 @@ test_view_streaming_references (void)
   tree = serialize_view (view);
   g_assert_cmpstr (tree, ==, expected);
   g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), ==, 1);
-  g_assert_true (gtk_widget_get_has_tooltip (gtk_widget_get_first_child (GTK_WIDGET (view))));
+  g_assert_true (gtk_widget_get_has_tooltip (first_block (view)));
 
   assert_no_logs ();
 }
@@ -1214,7 +1257,7 @@ test_view_one_render_per_frame (void)
   /* And the one render showed all of the text. */
   g_assert_cmpuint (confab_markdown_view_get_n_frozen (view), ==, 9);
   {
-    GtkWidget *last = gtk_widget_get_last_child (GTK_WIDGET (view));
+    GtkWidget *last = last_block (view);
     g_assert_true (g_str_has_suffix (gtk_label_get_text (GTK_LABEL (last)), "word999"));
   }
 
@@ -1224,6 +1267,101 @@ test_view_one_render_per_frame (void)
     ;
 
   assert_no_logs ();
+}
+
+/* Long texts keep their blocks in pages (boxes of the view), so that a
+ * frame's layout does not go through every block; the text shows the same,
+ * through edits that replace and remove paged blocks too. */
+static void
+assert_pages_sane (ConfabMarkdownView *view)
+{
+  guint n_direct = 0;
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      g_assert_true (GTK_IS_BOX (child));
+      g_assert_true (gtk_widget_has_css_class (child, "md-page"));
+      /* No empty page is left behind (the tail may be empty, hidden). */
+      if (!gtk_widget_has_css_class (child, "md-tail"))
+        g_assert_nonnull (gtk_widget_get_first_child (child));
+      else
+        g_assert_true (gtk_widget_get_visible (child) == (gtk_widget_get_first_child (child) != NULL));
+      n_direct++;
+    }
+
+  g_assert_cmpuint (n_direct, <=, blocks->len / 64 + 2);
+}
+
+static void
+test_view_pages (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *expected = NULL;
+  g_autofree char *tree = NULL;
+  g_autoptr(GPtrArray) blocks = NULL;
+  GtkWidget *first;
+
+  for (guint i = 0; i < 400; i++)
+    g_string_append_printf (text, "Paragraph %u uses [a link][ref].\n\n", i);
+
+  /* Streamed: frozen blocks go into pages. */
+  confab_markdown_view_set_streaming (view, TRUE);
+  for (gsize cut = 64; cut < text->len; cut += 97)
+    {
+      g_autofree char *prefix = g_strndup (text->str, cut);
+
+      confab_markdown_view_set_text (view, prefix);
+      confab_markdown_view_flush (view);
+    }
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+  first = first_block (view);
+  g_assert_true (gtk_widget_get_parent (first) != GTK_WIDGET (view));
+  g_assert_true (gtk_widget_has_css_class (gtk_widget_get_parent (first), "md-page"));
+  g_assert_false (gtk_widget_has_css_class (gtk_widget_get_parent (first), "md-tail"));
+  assert_pages_sane (view);
+
+  /* A definition at the end changes every paged paragraph. */
+  g_string_append (text, "[ref]: https://example.com/ref\n");
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_set_streaming (view, FALSE);
+  confab_markdown_view_flush (view);
+  g_assert_cmpuint (confab_markdown_view_get_n_fixed_at_end (view), >=, 390);
+  expected = render_whole (text->str);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected);
+  g_assert_true (gtk_widget_get_has_tooltip (first_block (view)));
+  assert_pages_sane (view);
+
+  /* An edit near the start, and one that drops most blocks. */
+  text->str[strlen ("Paragraph ")] = 'X';
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+  g_clear_pointer (&expected, g_free);
+  g_clear_pointer (&tree, g_free);
+  expected = render_whole (text->str);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected);
+  assert_pages_sane (view);
+
+  g_string_truncate (text, 300);
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+  g_clear_pointer (&expected, g_free);
+  g_clear_pointer (&tree, g_free);
+  expected = render_whole (text->str);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected);
+  assert_pages_sane (view);
+  blocks = list_blocks (view);
+  g_assert_cmpuint (blocks->len, <, 20);
+
+  assert_no_logs ();
+  g_assert_finalize_object (g_steal_pointer (&view));
 }
 
 /* Block widgets, looking through pages. */
@@ -1527,6 +1665,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
+  g_test_add_func ("/markdown/view/pages", test_view_pages);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
   g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);

@@ -412,8 +412,8 @@ table_finish (Parser *p)
 
   table->n_rows = table->n_columns > 0 ? p->cells->len / table->n_columns : 0;
   g_ptr_array_add (p->cells, NULL);
+  /* Leaves p->cells empty, ready for the next table. */
   table->cells = (char **) g_ptr_array_steal (p->cells, NULL);
-  p->cells = g_ptr_array_new_with_free_func (g_free);
 
   while (p->aligns->len < table->n_columns)
     {

@@ -13,11 +13,16 @@
 
 #define BLOCK_SPACING 10
 #define CELL_MAX_WIDTH_CHARS 40
+/* A wrapping GtkLabel without width-chars finds its minimum width by laying
+ * its text out at the narrowest width, which with WORD_CHAR wrapping is one
+ * line per character: 4× the cost of a whole re-layout of a long streaming
+ * paragraph. A minimum of this many characters avoids that. */
+#define LABEL_MIN_WIDTH_CHARS 20
 /* Finished blocks go into boxes of this many: GTK measures, allocates and
  * snapshots every child of a box on each frame, and a box that did not
  * change costs one cached child instead of PAGE_SIZE. This keeps a frame of
- * a long reply as cheap as one of a short reply. */
-#define PAGE_SIZE 32
+ * a long reply about as cheap as one of a short reply. */
+#define PAGE_SIZE 128
 /* Time all views together may spend making widgets in one frame. What does not
  * fit is made in the next frames, so neither a long reply that arrived at once
  * nor opening a conversation of long messages stalls the window. */
@@ -30,7 +35,7 @@ static guint  budget_made;         /* widgets made in that frame, by all views *
 
 typedef struct
 {
-  GtkWidget           *widget;  /* a child of the view, or of one of its pages */
+  GtkWidget           *widget;  /* in a page or in the tail box */
   GtkWidget           *grid;    /* tables: the grid inside widget */
   ConfabMarkdownBlock *block;   /* what widget shows */
 } Child;
@@ -42,6 +47,9 @@ struct _ConfabMarkdownView
   GString   *text;
   GArray    *children;        /* Child, in order */
   guint      n_paged;         /* children[0..n_paged) are in pages */
+  /* The view holds pages and, last, this box with the other blocks: adding
+   * a block there leaves the view's own children, the pages, untouched. */
+  GtkWidget *tail;
 
   /* While streaming, children[0..n_frozen) show text[0..frozen_len) and
    * are never touched again; next_number continues an ordered list cut at
@@ -89,6 +97,14 @@ activate_link_cb (GtkLabel   *label,
   return uri == NULL || !confab_markdown_uri_is_safe (uri);
 }
 
+static void
+set_label_min_width (GtkWidget *label)
+{
+  glong n_chars = g_utf8_strlen (gtk_label_get_text (GTK_LABEL (label)), -1);
+
+  gtk_label_set_width_chars (GTK_LABEL (label), (int) MIN (n_chars, LABEL_MIN_WIDTH_CHARS));
+}
+
 static GtkWidget *
 create_label (const char *markup,
               gboolean    has_links)
@@ -100,6 +116,7 @@ create_label (const char *markup,
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
   gtk_label_set_markup (GTK_LABEL (label), markup != NULL ? markup : "");
+  set_label_min_width (label);
   /* GtkLabel shows a link's title (here its URI) only with tooltips on. */
   gtk_widget_set_has_tooltip (label, has_links);
   g_signal_connect (label, "activate-link", G_CALLBACK (activate_link_cb), NULL);
@@ -113,6 +130,7 @@ set_label_markup (GtkWidget  *label,
                   gboolean    has_links)
 {
   gtk_label_set_markup (GTK_LABEL (label), markup != NULL ? markup : "");
+  set_label_min_width (label);
   gtk_widget_set_has_tooltip (label, has_links);
 }
 
@@ -417,8 +435,7 @@ start_frame_budget (GdkFrameClock *frame_clock)
     }
 }
 
-/* Block widgets are children of the view or of a page (a GtkBox child of
- * the view) */
+/* Block widgets are children of a page or of the tail box. */
 static void
 replace_block_widget (ConfabMarkdownView *self,
                       GtkWidget          *old_widget,
@@ -426,16 +443,8 @@ replace_block_widget (ConfabMarkdownView *self,
 {
   GtkWidget *parent = gtk_widget_get_parent (old_widget);
 
-  if (parent == GTK_WIDGET (self))
-    {
-      gtk_widget_insert_after (new_widget, GTK_WIDGET (self), old_widget);
-      gtk_widget_unparent (old_widget);
-    }
-  else
-    {
-      gtk_box_insert_child_after (GTK_BOX (parent), new_widget, old_widget);
-      gtk_box_remove (GTK_BOX (parent), old_widget);
-    }
+  gtk_box_insert_child_after (GTK_BOX (parent), new_widget, old_widget);
+  gtk_box_remove (GTK_BOX (parent), old_widget);
 }
 
 static void
@@ -444,56 +453,73 @@ remove_block_widget (ConfabMarkdownView *self,
 {
   GtkWidget *parent = gtk_widget_get_parent (widget);
 
-  if (parent == GTK_WIDGET (self))
-    {
-      gtk_widget_unparent (widget);
-      return;
-    }
-
   gtk_box_remove (GTK_BOX (parent), widget);
-  if (gtk_widget_get_first_child (parent) == NULL)
+  if (parent != self->tail && gtk_widget_get_first_child (parent) == NULL)
     gtk_widget_unparent (parent);
 }
 
-/* Moves children[n_paged..n) into pages, PAGE_SIZE at a time. */
 static void
+update_tail_visible (ConfabMarkdownView *self)
+{
+  /* An empty tail would add spacing after the last page. */
+  gtk_widget_set_visible (self->tail, gtk_widget_get_first_child (self->tail) != NULL);
+}
+
+/* Blocks that may go into pages: finished ones while streaming, else all. */
+static guint
+n_pageable (ConfabMarkdownView *self)
+{
+  return MIN (self->streaming ? self->n_frozen : self->children->len, self->children->len);
+}
+
+/* Moves blocks from the tail box into pages, PAGE_SIZE at a time; with
+ * @limited, one page at most (moving 128 blocks takes a few milliseconds).
+ * Returns whether more pages could be made now. */
+static gboolean
 page_blocks (ConfabMarkdownView *self,
-             guint               n)
+             gboolean            limited)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
 
-  while (self->n_paged + PAGE_SIZE <= MIN (n, self->children->len))
+  while (self->n_paged + PAGE_SIZE <= n_pageable (self))
     {
-      Child *first = &g_array_index (self->children, Child, self->n_paged);
       GtkWidget *page;
 
-      /* Moving a widget loses its focus and selection: wait. */
+      /* Moving a widget loses its focus and selection: wait for the next
+       * render. */
       for (guint i = 0; i < PAGE_SIZE && focus != NULL; i++)
         {
           GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
 
           if (focus == widget || gtk_widget_is_ancestor (focus, widget))
-            return;
+            return FALSE;
         }
 
       page = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
       gtk_widget_add_css_class (page, "md-page");
-      gtk_widget_insert_before (page, GTK_WIDGET (self), first->widget);
+      gtk_widget_insert_before (page, GTK_WIDGET (self), self->tail);
 
       for (guint i = 0; i < PAGE_SIZE; i++)
         {
           GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
 
-          g_assert (gtk_widget_get_parent (widget) == GTK_WIDGET (self));
+          g_assert (gtk_widget_get_parent (widget) == self->tail);
           g_object_ref (widget);
-          gtk_widget_unparent (widget);
+          gtk_box_remove (GTK_BOX (self->tail), widget);
           gtk_box_append (GTK_BOX (page), widget);
           g_object_unref (widget);
         }
 
       self->n_paged += PAGE_SIZE;
+
+      if (limited)
+        break;
     }
+
+  update_tail_visible (self);
+
+  return self->n_paged + PAGE_SIZE <= n_pageable (self);
 }
 
 /* Makes children[start..] show the blocks of @doc. Returns how many of
@@ -547,12 +573,13 @@ update_children (ConfabMarkdownView *self,
           if (limited && budget_made > 0 && g_get_monotonic_time () >= budget_deadline)
             {
               *complete = FALSE;
+              update_tail_visible (self);
               return n_changed;
             }
 
           create_widget (&child, block);
           child.block = confab_markdown_block_copy (block);
-          gtk_widget_insert_before (child.widget, GTK_WIDGET (self), NULL);
+          gtk_box_append (GTK_BOX (self->tail), child.widget);
           g_array_append_val (self->children, child);
           if (limited)
             budget_made++;
@@ -571,6 +598,7 @@ update_children (ConfabMarkdownView *self,
   if (self->children->len > start + n_blocks)
     g_array_set_size (self->children, start + n_blocks);
   self->n_paged = MIN (self->n_paged, self->children->len);
+  update_tail_visible (self);
 
   return n_changed;
 }
@@ -614,8 +642,6 @@ render (ConfabMarkdownView *self,
         self->n_fixed_at_end = n_changed;
       self->ending = FALSE;
       reset_frozen (self);
-      /* Final text: every block is finished. */
-      page_blocks (self, self->children->len);
       return;
     }
 
@@ -636,11 +662,10 @@ render (ConfabMarkdownView *self,
       self->n_frozen += confab_markdown_doc_get_n_stable_blocks (doc);
       self->frozen_len += confab_markdown_doc_get_stable_length (doc);
       self->next_number = confab_markdown_doc_get_next_number (doc);
-      page_blocks (self, self->n_frozen);
     }
 }
 
-static void schedule_render (ConfabMarkdownView *self);
+static void ensure_tick (ConfabMarkdownView *self);
 
 static gboolean
 tick_cb (GtkWidget     *widget,
@@ -648,28 +673,34 @@ tick_cb (GtkWidget     *widget,
          gpointer       user_data)
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+  gboolean more_pages;
 
   self->tick_id = 0;
-  if (self->dirty)
-    {
-      start_frame_budget (frame_clock);
-      render (self, TRUE);
+  start_frame_budget (frame_clock);
 
-      /* More to make: the next frame goes on. */
-      if (self->dirty)
-        schedule_render (self);
-    }
+  if (self->dirty)
+    render (self, TRUE);
+  more_pages = page_blocks (self, TRUE);
+
+  /* More to make or to page: the next frame goes on. */
+  if (self->dirty || more_pages)
+    ensure_tick (self);
 
   return G_SOURCE_REMOVE;
+}
+
+static void
+ensure_tick (ConfabMarkdownView *self)
+{
+  if (self->tick_id == 0)
+    self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
 }
 
 static void
 schedule_render (ConfabMarkdownView *self)
 {
   self->dirty = TRUE;
-
-  if (self->tick_id == 0)
-    self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
+  ensure_tick (self);
 }
 
 /* GObject */
@@ -687,6 +718,7 @@ confab_markdown_view_dispose (GObject *object)
     }
 
   g_array_set_size (self->children, 0);
+  self->tail = NULL;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -788,6 +820,12 @@ confab_markdown_view_init (ConfabMarkdownView *self)
 
   self->text = g_string_new (NULL);
   self->children = g_array_new (FALSE, TRUE, sizeof (Child));
+
+  self->tail = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+  gtk_widget_add_css_class (self->tail, "md-page");
+  gtk_widget_add_css_class (self->tail, "md-tail");
+  gtk_widget_set_visible (self->tail, FALSE);
+  gtk_widget_set_parent (self->tail, GTK_WIDGET (self));
   g_array_set_clear_func (self->children, child_clear);
 }
 
@@ -943,6 +981,7 @@ confab_markdown_view_flush (ConfabMarkdownView *self)
 
   if (self->dirty)
     render (self, FALSE);
+  page_blocks (self, FALSE);
 }
 
 guint
