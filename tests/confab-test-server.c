@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "confab-test-server.h"
+#include "confab-test-util.h"
 
 typedef struct
 {
@@ -257,12 +258,7 @@ confab_test_server_queue_fixture (ConfabTestServer *self,
                                   gsize             piece_size,
                                   guint             interval_ms)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
+  g_autofree char *contents = confab_test_read_fixture (name, NULL);
 
   confab_test_server_queue (self, 200, "text/event-stream", contents,
                             piece_size, interval_ms, CONFAB_TEST_END_COMPLETE, NULL);

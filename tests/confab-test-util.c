@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "confab-test-util.h"
 
@@ -25,4 +26,129 @@ confab_test_remove_tree (const char *path)
       confab_test_remove_tree (child);
     }
   g_rmdir (path);
+}
+
+static gboolean
+wait_timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for %s", (const char *) user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+confab_test_wait_until (const gboolean *flag,
+                        guint           timeout_s,
+                        const char     *what)
+{
+  guint id = g_timeout_add_seconds (timeout_s, wait_timeout_cb, (gpointer) what);
+
+  while (!*flag)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_source_remove (id);
+}
+
+char *
+confab_test_read_fixture (const char *name,
+                          gsize      *len)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, len, &error);
+  g_assert_no_error (error);
+
+  return contents;
+}
+
+void
+confab_test_call_clear (ConfabTestCall *call)
+{
+  g_clear_error (&call->error);
+  g_clear_pointer (&call->result, confab_stream_result_free);
+  g_clear_pointer (&call->models, g_strfreev);
+  g_clear_object (&call->cancel_on_progress);
+  memset (call, 0, sizeof *call);
+}
+
+static void
+progress_cb (ConfabStreamResult *result,
+             gpointer            user_data)
+{
+  ConfabTestCall *call = user_data;
+
+  g_assert_true (result == call->result);
+  call->n_progress++;
+
+  if (call->cancel_on_progress != NULL && call->n_progress == 1)
+    g_cancellable_cancel (call->cancel_on_progress);
+
+  if (call->on_progress != NULL)
+    call->on_progress (result, call->on_progress_data);
+}
+
+static void
+chat_done_cb (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  ConfabTestCall *call = user_data;
+
+  g_assert_false (call->done);
+  call->ok = confab_provider_stream_chat_finish (CONFAB_PROVIDER (source), res, &call->error);
+  if (call->error != NULL)
+    g_test_message ("Failed as expected? %s", call->error->message);
+  call->done = TRUE;
+}
+
+static void
+models_done_cb (GObject      *source,
+                GAsyncResult *res,
+                gpointer      user_data)
+{
+  ConfabTestCall *call = user_data;
+
+  g_assert_false (call->done);
+  call->models = confab_provider_list_models_finish (CONFAB_PROVIDER (source), res,
+                                                     &call->error);
+  call->ok = call->models != NULL;
+  if (call->error != NULL)
+    g_test_message ("Failed as expected? %s", call->error->message);
+  call->done = TRUE;
+}
+
+void
+confab_test_start_chat (gpointer                 provider,
+                        const ConfabChatRequest *request,
+                        ConfabTestCall          *call,
+                        GCancellable            *cancellable)
+{
+  g_assert_true (CONFAB_IS_PROVIDER (provider));
+
+  call->result = confab_stream_result_new ();
+  confab_provider_stream_chat_async (CONFAB_PROVIDER (provider), request, call->result,
+                                     progress_cb, call, cancellable, chat_done_cb, call);
+}
+
+void
+confab_test_run_chat (gpointer                 provider,
+                      const ConfabChatRequest *request,
+                      ConfabTestCall          *call,
+                      GCancellable            *cancellable,
+                      guint                    timeout_s)
+{
+  confab_test_start_chat (provider, request, call, cancellable);
+  confab_test_wait_until (&call->done, timeout_s, "the chat request");
+}
+
+void
+confab_test_run_models (gpointer        provider,
+                        ConfabTestCall *call)
+{
+  g_assert_true (CONFAB_IS_PROVIDER (provider));
+
+  confab_provider_list_models_async (CONFAB_PROVIDER (provider), NULL, models_done_cb, call);
+  confab_test_wait_until (&call->done, 20, "the model list");
 }

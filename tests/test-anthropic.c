@@ -14,46 +14,12 @@
 #include <libsoup/soup.h>
 
 #include "confab-anthropic-provider.h"
+#include "confab-test-util.h"
 #include "confab-message.h"
 
 #define TEXT_FIXTURE     "coder-aibridge-anthropic-text-ping-padded"
 #define THINKING_FIXTURE "pydantic-ai-anthropic-thinking-signature"
 #define ERROR_FIXTURE    "coder-aibridge-anthropic-error-event"
-
-static gboolean
-wait_timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for %s", (const char *) user_data);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (const gboolean *flag,
-            const char     *what)
-{
-  guint id = g_timeout_add_seconds (20, wait_timeout_cb, (gpointer) what);
-
-  while (!*flag)
-    g_main_context_iteration (NULL, TRUE);
-
-  g_source_remove (id);
-}
-
-static char *
-read_fixture (const char *name,
-              const char *suffix)
-{
-  g_autofree char *file = g_strconcat (name, suffix, NULL);
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", file, NULL);
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-
-  return contents;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The server                                                               */
@@ -250,79 +216,7 @@ server_get_header (Server     *s,
 /* The client                                                               */
 /* ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  gboolean            done;
-  gboolean            ok;
-  GError             *error;
-  guint               n_progress;
-  GCancellable       *cancel_on_progress;
-  ConfabStreamResult *result;
-  GStrv               models;
-} Call;
-
-static void
-call_clear (Call *call)
-{
-  g_clear_error (&call->error);
-  g_clear_pointer (&call->result, confab_stream_result_free);
-  g_clear_pointer (&call->models, g_strfreev);
-  g_clear_object (&call->cancel_on_progress);
-  memset (call, 0, sizeof *call);
-}
-
-static void
-progress_cb (ConfabStreamResult *result,
-             gpointer            user_data)
-{
-  Call *call = user_data;
-
-  g_assert_true (result == call->result);
-  call->n_progress++;
-
-  if (call->cancel_on_progress != NULL && call->n_progress == 1)
-    g_cancellable_cancel (call->cancel_on_progress);
-}
-
-static void
-chat_done_cb (GObject      *source,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Call *call = user_data;
-
-  g_assert_false (call->done);
-  call->ok = confab_provider_stream_chat_finish (CONFAB_PROVIDER (source), res, &call->error);
-  if (call->error != NULL)
-    g_test_message ("Failed: %s", call->error->message);
-  call->done = TRUE;
-}
-
-static void
-models_done_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
-{
-  Call *call = user_data;
-
-  g_assert_false (call->done);
-  call->models = confab_provider_list_models_finish (CONFAB_PROVIDER (source), res,
-                                                     &call->error);
-  call->ok = call->models != NULL;
-  call->done = TRUE;
-}
-
-static void
-run_chat (ConfabAnthropicProvider *provider,
-          const ConfabChatRequest *request,
-          Call                    *call,
-          GCancellable            *cancellable)
-{
-  call->result = confab_stream_result_new ();
-  confab_provider_stream_chat_async (CONFAB_PROVIDER (provider), request, call->result,
-                                     progress_cb, call, cancellable, chat_done_cb, call);
-  wait_until (&call->done, "the chat request");
-}
+typedef ConfabTestCall Call;
 
 static void
 run_simple_chat (ConfabAnthropicProvider *provider,
@@ -333,7 +227,7 @@ run_simple_chat (ConfabAnthropicProvider *provider,
   ConfabChatRequest request = { model, -1, NULL, messages };
 
   g_ptr_array_add (messages, confab_message_new (CONFAB_ROLE_USER, "Hello"));
-  run_chat (provider, &request, call, NULL);
+  confab_test_run_chat (provider, &request, call, NULL, 20);
 }
 
 static JsonObject *
@@ -431,8 +325,8 @@ test_stream_text (void)
 {
   g_autoptr(Server) s = server_new ();
   g_autoptr(ConfabAnthropicProvider) provider = NULL;
-  g_autofree char *sse = read_fixture (TEXT_FIXTURE, ".sse");
-  g_autofree char *expected = read_fixture (TEXT_FIXTURE, ".expected");
+  g_autofree char *sse = confab_test_read_fixture (TEXT_FIXTURE ".sse", NULL);
+  g_autofree char *expected = confab_test_read_fixture (TEXT_FIXTURE ".expected", NULL);
   Call call = { 0 };
 
   server_set_reply (s, 200, "text/event-stream", sse, 173, 2);
@@ -452,7 +346,7 @@ test_stream_text (void)
   g_assert_cmpuint (call.result->http_status, ==, 200);
   g_assert_cmpuint (call.n_progress, >, 1);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -460,9 +354,9 @@ test_stream_thinking (void)
 {
   g_autoptr(Server) s = server_new ();
   g_autoptr(ConfabAnthropicProvider) provider = NULL;
-  g_autofree char *sse = read_fixture (THINKING_FIXTURE, ".sse");
-  g_autofree char *expected = read_fixture (THINKING_FIXTURE, ".expected");
-  g_autofree char *reasoning = read_fixture (THINKING_FIXTURE, ".expected.reasoning");
+  g_autofree char *sse = confab_test_read_fixture (THINKING_FIXTURE ".sse", NULL);
+  g_autofree char *expected = confab_test_read_fixture (THINKING_FIXTURE ".expected", NULL);
+  g_autofree char *reasoning = confab_test_read_fixture (THINKING_FIXTURE ".expected.reasoning", NULL);
   Call call = { 0 };
 
   server_set_reply (s, 200, "text/event-stream", sse, 409, 1);
@@ -477,7 +371,7 @@ test_stream_thinking (void)
   g_assert_cmpint (call.result->completion_tokens, ==, 282);
   g_assert_true (call.result->done);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -511,7 +405,7 @@ test_request (void)
   /* A trailing slash on the base is not doubled. */
   provider = confab_anthropic_provider_new (base, "sk-ant-secret");
   g_object_set (provider, "max-tokens", 1234, NULL);
-  run_chat (provider, &request, &call, NULL);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
 
   g_assert_no_error (call.error);
   g_assert_true (call.ok);
@@ -546,7 +440,7 @@ test_request (void)
   assert_turn (turns, 1, "assistant", "Yes.\n\nStill here.");
   assert_turn (turns, 2, "user", "Say “ünïcode” \"q\"\n");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -567,7 +461,7 @@ test_request_minimal (void)
 
   server_set_reply (s, 200, "text/event-stream", small_stream, 0, 0);
   provider = confab_anthropic_provider_new (s->base_url, NULL);
-  run_chat (provider, &request, &call, NULL);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
   g_assert_no_error (call.error);
   g_assert_true (call.ok);
 
@@ -583,12 +477,12 @@ test_request_minimal (void)
   g_assert_cmpuint (json_array_get_length (turns), ==, 2);
   assert_turn (turns, 0, "user", "Tell a story");
   assert_turn (turns, 1, "assistant", "Once upon a");
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   /* A temperature in range goes as it is; an empty key is no key. */
   request.temperature = 0.3;
   g_object_set (provider, "api-key", "", NULL);
-  run_chat (provider, &request, &call, NULL);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
   g_assert_true (call.ok);
   g_assert_null (server_get_header (s, "x-api-key"));
   g_clear_pointer (&root, json_node_unref);
@@ -597,7 +491,7 @@ test_request_minimal (void)
                                   0.3, 1e-9);
   g_assert_cmpuint (s->n_requests, ==, 2);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -605,8 +499,8 @@ test_stream_error (void)
 {
   g_autoptr(Server) s = server_new ();
   g_autoptr(ConfabAnthropicProvider) provider = NULL;
-  g_autofree char *sse = read_fixture (ERROR_FIXTURE, ".sse");
-  g_autofree char *expected = read_fixture (ERROR_FIXTURE, ".expected");
+  g_autofree char *sse = confab_test_read_fixture (ERROR_FIXTURE ".sse", NULL);
+  g_autofree char *expected = confab_test_read_fixture (ERROR_FIXTURE ".expected", NULL);
   Call call = { 0 };
 
   server_set_reply (s, 200, "text/event-stream", sse, 101, 2);
@@ -621,7 +515,7 @@ test_stream_error (void)
   g_assert_cmpstr (call.result->content->str, ==, expected);
   g_assert_false (call.result->done);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 /* A stream cut before message_stop is not a whole reply. */
@@ -630,7 +524,7 @@ test_stream_cut (void)
 {
   g_autoptr(Server) s = server_new ();
   g_autoptr(ConfabAnthropicProvider) provider = NULL;
-  g_autofree char *sse = read_fixture (TEXT_FIXTURE, ".sse");
+  g_autofree char *sse = confab_test_read_fixture (TEXT_FIXTURE ".sse", NULL);
   char *cut = strstr (sse, "event: content_block_stop");
   Call call = { 0 };
 
@@ -646,7 +540,7 @@ test_stream_cut (void)
   g_assert_null (call.result->finish_reason);
   g_assert_false (call.result->done);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 typedef struct
@@ -709,7 +603,7 @@ test_http_errors (void)
       g_assert_cmpuint (call.result->http_status, ==, c->status);
       g_assert_cmpint (call.result->retry_after_ms, ==, c->retry_after_ms);
 
-      call_clear (&call);
+      confab_test_call_clear (&call);
     }
 
   g_assert_cmpuint (s->n_requests, ==, G_N_ELEMENTS (cases));
@@ -743,7 +637,7 @@ test_cancel (void)
   server_set_reply (s, 200, "text/event-stream", sse->str, first_len, 50);
   provider = confab_anthropic_provider_new (s->base_url, NULL);
   call.cancel_on_progress = g_object_ref (cancellable);
-  run_chat (provider, &request, &call, cancellable);
+  confab_test_run_chat (provider, &request, &call, cancellable, 20);
 
   g_assert_false (call.ok);
   g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -752,9 +646,9 @@ test_cancel (void)
   g_assert_cmpuint (call.n_progress, ==, 1);
 
   /* The server sees the connection go away. */
-  wait_until (&s->aborted, "the server to see the connection close");
+  confab_test_wait_until (&s->aborted, 20, "the server to see the connection close");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -774,8 +668,7 @@ test_list_models (void)
                     "\"last_id\":\"claude-haiku-test\"}",
                     0, 0);
   provider = confab_anthropic_provider_new (s->base_url, "sk-ant-models");
-  confab_provider_list_models_async (CONFAB_PROVIDER (provider), NULL, models_done_cb, &call);
-  wait_until (&call.done, "the model list");
+  confab_test_run_models (provider, &call);
 
   g_assert_no_error (call.error);
   g_assert_cmpstrv (call.models, expected);
@@ -785,29 +678,27 @@ test_list_models (void)
   g_assert_cmpstr (server_get_header (s, "x-api-key"), ==, "sk-ant-models");
   g_assert_null (server_get_header (s, "Authorization"));
   g_assert_cmpstr (server_get_header (s, "anthropic-version"), ==, "2023-06-01");
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   /* A query the base carries (as some gateways want) is kept. */
   base = g_strconcat (s->base_url, "?tenant=a", NULL);
   g_object_set (provider, "base-url", base, NULL);
-  confab_provider_list_models_async (CONFAB_PROVIDER (provider), NULL, models_done_cb, &call);
-  wait_until (&call.done, "the model list");
+  confab_test_run_models (provider, &call);
   g_assert_cmpstrv (call.models, expected);
   g_assert_cmpstr (s->path, ==, "/v1/models");
   g_assert_cmpstr (s->query, ==, "tenant=a&limit=1000");
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   /* A refused key, in Anthropic's words. */
   server_set_reply (s, 401, "application/json",
                     "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
                     "\"message\":\"invalid x-api-key\"}}",
                     0, 0);
-  confab_provider_list_models_async (CONFAB_PROVIDER (provider), NULL, models_done_cb, &call);
-  wait_until (&call.done, "the model list");
+  confab_test_run_models (provider, &call);
   g_assert_null (call.models);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_UNAUTHORIZED);
   g_assert_nonnull (strstr (call.error->message, "invalid x-api-key"));
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 int

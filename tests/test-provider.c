@@ -17,31 +17,11 @@
 
 #include "confab-message.h"
 #include "confab-openai-provider.h"
+#include "confab-test-util.h"
 
 /* ------------------------------------------------------------------------ */
 /* Waiting                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static gboolean
-wait_timeout_cb (gpointer user_data)
-{
-  g_error ("Timed out waiting for %s", (const char *) user_data);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (const gboolean *flag,
-            guint           timeout_s,
-            const char     *what)
-{
-  guint id = g_timeout_add_seconds (timeout_s, wait_timeout_cb, (gpointer) what);
-
-  while (!*flag)
-    g_main_context_iteration (NULL, TRUE);
-
-  g_source_remove (id);
-}
 
 /* ------------------------------------------------------------------------ */
 /* The server                                                               */
@@ -417,116 +397,11 @@ content_event (const char *text)
 static const char finish_event[] =
   "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
 
-static char *
-read_fixture (const char *name,
-              gsize      *len)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, len, &error);
-  g_assert_no_error (error);
-
-  return contents;
-}
-
 /* ------------------------------------------------------------------------ */
 /* The client                                                               */
 /* ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  gboolean            done;
-  gboolean            ok;
-  GError             *error;
-  guint               n_progress;
-  GCancellable       *cancel_on_progress;
-  void              (*on_progress) (ConfabStreamResult *result,
-                                    gpointer            data);
-  gpointer            on_progress_data;
-  ConfabStreamResult *result;
-  GStrv               models;
-} Call;
-
-static void
-call_clear (Call *call)
-{
-  g_clear_error (&call->error);
-  g_clear_pointer (&call->result, confab_stream_result_free);
-  g_clear_pointer (&call->models, g_strfreev);
-  g_clear_object (&call->cancel_on_progress);
-  memset (call, 0, sizeof *call);
-}
-
-static void
-progress_cb (ConfabStreamResult *result,
-             gpointer            user_data)
-{
-  Call *call = user_data;
-
-  g_assert_true (result == call->result);
-  call->n_progress++;
-
-  if (call->cancel_on_progress != NULL && call->n_progress == 1)
-    g_cancellable_cancel (call->cancel_on_progress);
-
-  if (call->on_progress != NULL)
-    call->on_progress (result, call->on_progress_data);
-}
-
-static void
-stream_done_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
-{
-  Call *call = user_data;
-
-  g_assert_false (call->done);
-  call->ok = confab_provider_stream_chat_finish (CONFAB_PROVIDER (source), res, &call->error);
-  if (call->error != NULL)
-    g_test_message ("Failed as expected? %s", call->error->message);
-  call->done = TRUE;
-}
-
-static void
-models_done_cb (GObject      *source,
-                GAsyncResult *res,
-                gpointer      user_data)
-{
-  Call *call = user_data;
-
-  g_assert_false (call->done);
-  call->models = confab_provider_list_models_finish (CONFAB_PROVIDER (source), res,
-                                                     &call->error);
-  call->ok = call->models != NULL;
-  if (call->error != NULL)
-    g_test_message ("Failed as expected? %s", call->error->message);
-  call->done = TRUE;
-}
-
-static void
-start_chat (ConfabOpenaiProvider    *provider,
-            const ConfabChatRequest *request,
-            Call                    *call,
-            GCancellable            *cancellable)
-{
-  call->result = confab_stream_result_new ();
-  confab_provider_stream_chat_async (CONFAB_PROVIDER (provider), request, call->result,
-                                     progress_cb, call, cancellable,
-                                     stream_done_cb, call);
-}
-
-static void
-run_chat (ConfabOpenaiProvider    *provider,
-          const ConfabChatRequest *request,
-          Call                    *call,
-          GCancellable            *cancellable,
-          guint                    timeout_s)
-{
-  start_chat (provider, request, call, cancellable);
-  wait_until (&call->done, timeout_s, "the chat request");
-}
+typedef ConfabTestCall Call;
 
 static void
 run_simple_chat (ConfabOpenaiProvider *provider,
@@ -535,15 +410,7 @@ run_simple_chat (ConfabOpenaiProvider *provider,
 {
   ConfabChatRequest request = { model, -1, NULL, NULL };
 
-  run_chat (provider, &request, call, NULL, 20);
-}
-
-static void
-run_models (ConfabOpenaiProvider *provider,
-            Call                 *call)
-{
-  confab_provider_list_models_async (CONFAB_PROVIDER (provider), NULL, models_done_cb, call);
-  wait_until (&call->done, 20, "the model list");
+  confab_test_run_chat (provider, &request, call, NULL, 20);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -624,7 +491,7 @@ test_request_body (void)
 
   /* A trailing slash on the base is not doubled. */
   provider = confab_openai_provider_new (base, "sk-test-secret");
-  run_chat (provider, &request, &call, NULL, 20);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
 
   g_assert_no_error (call.error);
   g_assert_true (call.ok);
@@ -656,7 +523,7 @@ test_request_body (void)
   assert_message (sent, 2, "assistant", "Hi there");
   assert_message (sent, 3, "user", "Say “ünïcode” \"quoted\"\n");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -675,7 +542,7 @@ test_request_no_key (void)
   g_ptr_array_add (messages, confab_message_new (CONFAB_ROLE_USER, "Hello"));
 
   provider = confab_openai_provider_new (ts->base_url, NULL);
-  run_chat (provider, &request, &call, NULL, 20);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
   g_assert_no_error (call.error);
   g_assert_true (call.ok);
 
@@ -687,14 +554,14 @@ test_request_no_key (void)
   assert_message (sent, 0, "user", "Hello");
 
   /* An empty key is no key either. */
-  call_clear (&call);
+  confab_test_call_clear (&call);
   g_object_set (provider, "api-key", "", NULL);
-  run_chat (provider, &request, &call, NULL, 20);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
   g_assert_true (call.ok);
   g_assert_null (ts->authorization);
   g_assert_cmpuint (ts->n_requests, ==, 2);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -732,8 +599,8 @@ test_stream_fixture (void)
   gsize len;
   Call call = { 0 };
 
-  sse = read_fixture ("openai-python-text-usage.sse", &len);
-  expected = read_fixture ("openai-python-text-usage.expected", NULL);
+  sse = confab_test_read_fixture ("openai-python-text-usage.sse", &len);
+  expected = confab_test_read_fixture ("openai-python-text-usage.expected", NULL);
   pieces = pieces_split (sse, len, 9);
   spec.pieces = pieces;
   spec.interval_ms = 15;
@@ -755,7 +622,7 @@ test_stream_fixture (void)
   g_assert_cmpuint (call.result->http_status, ==, 200);
   g_assert_cmpuint (call.n_progress, >, 1);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 typedef struct
@@ -866,7 +733,7 @@ test_http_errors (void)
       else
         g_assert_cmpint (call.result->retry_after_ms, ==, c->retry_after_ms);
 
-      call_clear (&call);
+      confab_test_call_clear (&call);
     }
 
   g_assert_cmpuint (ts->n_requests, ==, G_N_ELEMENTS (cases));
@@ -895,7 +762,7 @@ test_deeply_nested_error_body (void)
   g_assert_false (call.ok);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_SERVER);
   g_assert_cmpuint (call.result->http_status, ==, 500);
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -910,8 +777,8 @@ test_stream_error (void)
   gsize len;
   Call call = { 0 };
 
-  sse = read_fixture ("coder-aibridge-openai-error-midstream.sse", &len);
-  expected = read_fixture ("coder-aibridge-openai-error-midstream.expected", NULL);
+  sse = confab_test_read_fixture ("coder-aibridge-openai-error-midstream.sse", &len);
+  expected = confab_test_read_fixture ("coder-aibridge-openai-error-midstream.expected", NULL);
   pieces = pieces_split (sse, len, 4);
   spec.pieces = pieces;
   spec.interval_ms = 10;
@@ -929,7 +796,7 @@ test_stream_error (void)
   g_assert_cmpstr (call.result->content->str, ==, expected);
   g_assert_nonnull (call.result->error_message);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -966,7 +833,7 @@ test_disconnect (void)
   provider = confab_openai_provider_new (ts->base_url, NULL);
   call.on_progress = reset_after_text_cb;
   call.on_progress_data = ts;
-  run_chat (provider, &request, &call, NULL, 20);
+  confab_test_run_chat (provider, &request, &call, NULL, 20);
 
   g_assert_false (call.ok);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_INTERRUPTED);
@@ -974,7 +841,7 @@ test_disconnect (void)
   g_assert_cmpstr (call.result->content->str, ==, "Once upon a time");
   g_assert_null (call.result->finish_reason);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -997,7 +864,7 @@ test_disconnect_before_content (void)
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_NETWORK);
   g_assert_cmpstr (call.result->content->str, ==, "");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1024,7 +891,7 @@ test_eof_unfinished (void)
   g_assert_cmpstr (call.result->content->str, ==, "Half a reply");
   g_assert_false (call.result->done);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1051,7 +918,7 @@ test_done_without_blank_line (void)
   g_assert_cmpstr (call.result->content->str, ==, "llama");
   g_assert_true (call.result->done);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1078,7 +945,7 @@ test_cancel (void)
 
   provider = confab_openai_provider_new (ts->base_url, NULL);
   call.cancel_on_progress = g_object_ref (cancellable);
-  run_chat (provider, &request, &call, cancellable, 20);
+  confab_test_run_chat (provider, &request, &call, cancellable, 20);
 
   g_assert_false (call.ok);
   g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -1086,9 +953,9 @@ test_cancel (void)
   g_assert_cmpuint (call.n_progress, ==, 1);
 
   /* The server sees the connection go away. */
-  wait_until (&ts->aborted, 20, "the server to see the connection close");
+  confab_test_wait_until (&ts->aborted, 20, "the server to see the connection close");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1103,13 +970,13 @@ test_cancel_before_start (void)
   ts->serve = serve_small_stream;
   g_cancellable_cancel (cancellable);
   provider = confab_openai_provider_new (ts->base_url, NULL);
-  run_chat (provider, &request, &call, cancellable, 20);
+  confab_test_run_chat (provider, &request, &call, cancellable, 20);
 
   g_assert_false (call.ok);
   g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (ts->n_requests, ==, 0);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1147,7 +1014,7 @@ test_connection_refused (void)
   g_assert_nonnull (strstr (call.error->message, host));
   g_assert_cmpuint (call.result->http_status, ==, 0);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1168,12 +1035,12 @@ test_host_not_found (void)
                                               call.error->message);
 
       g_test_skip (why);
-      call_clear (&call);
+      confab_test_call_clear (&call);
       return;
     }
   g_assert_nonnull (strstr (call.error->message, "“confab-test.invalid”"));
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1189,11 +1056,11 @@ test_no_url (void)
       run_simple_chat (provider, "m", &call);
       g_assert_false (call.ok);
       g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_NO_URL);
-      call_clear (&call);
+      confab_test_call_clear (&call);
 
-      run_models (provider, &call);
+      confab_test_run_models (provider, &call);
       g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_NO_URL);
-      call_clear (&call);
+      confab_test_call_clear (&call);
     }
 }
 
@@ -1226,7 +1093,7 @@ test_idle_timeout (void)
   g_assert_cmpint (elapsed_ms, >=, 900);
   g_assert_cmpint (elapsed_ms, <, 5000);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 /* A server that accepts connections (the kernel does) but never answers. */
@@ -1264,7 +1131,7 @@ test_no_response_timeout (void)
   g_assert_nonnull (strstr (call.error->message, "2 seconds"));
   g_socket_close (socket, NULL);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 /* A listening socket whose queue is full: the kernel drops further SYNs,
@@ -1330,7 +1197,7 @@ test_connect_timeout (void)
   g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, <, 5000);
   g_socket_close (socket, NULL);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1363,7 +1230,7 @@ test_keepalive (void)
   g_assert_cmpstr (call.result->content->str, ==, "Worth the wait");
   g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, >=, 2500);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1399,9 +1266,9 @@ test_too_large (void)
   g_assert_cmpuint (call.result->content->len, <=, 100 * 1024);
 
   /* Confab stopped the transfer rather than reading the rest. */
-  wait_until (&ts->aborted, 20, "the server to see the connection close");
+  confab_test_wait_until (&ts->aborted, 20, "the server to see the connection close");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1430,7 +1297,7 @@ test_line_too_long (void)
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_TOO_LARGE);
   g_assert_cmpstr (call.result->content->str, ==, "short");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1465,7 +1332,7 @@ test_json_response (void)
   g_assert_cmpint (call.result->total_tokens, ==, 8);
   g_assert_cmpuint (call.n_progress, ==, 1);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 /* A stream served with the wrong content type is still read as a stream. */
@@ -1493,7 +1360,7 @@ test_stream_labelled_json (void)
   g_assert_cmpstr (call.result->content->str, ==, "mislabelled");
   g_assert_cmpstr (call.result->finish_reason, ==, "stop");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1511,12 +1378,12 @@ test_invalid_response (void)
   ts->serve_data = &html;
   run_simple_chat (provider, "m", &call);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_INVALID_RESPONSE);
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   ts->serve_data = &json;
   run_simple_chat (provider, "m", &call);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_INVALID_RESPONSE);
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1538,7 +1405,7 @@ test_list_models (void)
   ts->serve_data = &canned;
 
   provider = confab_openai_provider_new (ts->base_url, "sk-models");
-  run_models (provider, &call);
+  confab_test_run_models (provider, &call);
 
   g_assert_no_error (call.error);
   g_assert_nonnull (call.models);
@@ -1547,7 +1414,7 @@ test_list_models (void)
   g_assert_cmpstr (ts->path, ==, "/v1/models");
   g_assert_cmpstr (ts->authorization, ==, "Bearer sk-models");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1567,24 +1434,24 @@ test_list_models_errors (void)
   provider = confab_openai_provider_new (ts->base_url, NULL);
 
   ts->serve_data = &not_found;
-  run_models (provider, &call);
+  confab_test_run_models (provider, &call);
   g_assert_null (call.models);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (call.error->message, "no list of models"));
   g_assert_nonnull (strstr (call.error->message, host));
   g_assert_nonnull (strstr (call.error->message, "404 page not found"));
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   ts->serve_data = &unauthorized;
-  run_models (provider, &call);
+  confab_test_run_models (provider, &call);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_UNAUTHORIZED);
   g_assert_nonnull (strstr (call.error->message, "Invalid token"));
-  call_clear (&call);
+  confab_test_call_clear (&call);
 
   ts->serve_data = &garbage;
-  run_models (provider, &call);
+  confab_test_run_models (provider, &call);
   g_assert_error (call.error, CONFAB_PROVIDER_ERROR, CONFAB_PROVIDER_ERROR_INVALID_RESPONSE);
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1617,18 +1484,18 @@ test_drop_provider (void)
 
   provider = confab_openai_provider_new (ts->base_url, NULL);
   g_object_weak_ref (G_OBJECT (provider), weak_notify_cb, &finalized);
-  start_chat (provider, &request, &call, NULL);
+  confab_test_start_chat (provider, &request, &call, NULL);
   g_object_unref (provider);
   g_assert_false (finalized);
 
-  wait_until (&call.done, 20, "the chat request");
+  confab_test_wait_until (&call.done, 20, "the chat request");
   g_assert_no_error (call.error);
   g_assert_true (call.ok);
   g_assert_cmpstr (call.result->content->str, ==, "still here");
 
-  wait_until (&finalized, 20, "the provider to go away");
+  confab_test_wait_until (&finalized, 20, "the provider to go away");
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
 }
 
 static void
@@ -1693,7 +1560,7 @@ test_tls (void)
   g_assert_nonnull (strstr (call.error->message, host));
   g_assert_cmpuint (ts->n_requests, ==, 0);
 
-  call_clear (&call);
+  confab_test_call_clear (&call);
   g_unlink (cert_path);
   g_unlink (key_path);
   g_rmdir (dir);

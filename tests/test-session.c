@@ -9,6 +9,7 @@
 #include "confab-chat-session.h"
 #include "confab-openai-provider.h"
 #include "confab-test-server.h"
+#include "confab-test-util.h"
 
 typedef struct
 {
@@ -81,18 +82,6 @@ fixture_teardown (Fixture       *fixture,
   g_free (fixture->dir);
 }
 
-static char *
-read_fixture (const char *name)
-{
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", name, NULL);
-  g_autoptr(GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
 /* What a second connection to the database sees: the truth on disk. */
 static GPtrArray *
 messages_on_disk (Fixture *fixture)
@@ -139,7 +128,7 @@ test_send_streams_and_stores (Fixture       *fixture,
 {
   g_autoptr(GPtrArray) stored = NULL;
   g_autoptr(JsonNode) request = NULL;
-  g_autofree char *expected = read_fixture ("openai-python-text-usage.expected");
+  g_autofree char *expected = confab_test_read_fixture ("openai-python-text-usage.expected", NULL);
   ConfabMessage *assistant;
   JsonArray *messages;
   JsonObject *body;
