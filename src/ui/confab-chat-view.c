@@ -23,7 +23,8 @@ struct _ConfabChatView
 {
   GtkWidget           parent_instance;
 
-  /* Template widgets */
+  /* Template widgets (every direct child is bound, even if unused here:
+   * gtk_widget_dispose_template () unparents only bound children) */
   GtkWidget          *attachment_box;
   GtkLabel           *attachment_label;
   GtkWidget          *composer_box;

@@ -34,7 +34,6 @@ struct _ConfabWindow
   GHashTable           *search_hits;   /* conversation ids matching the search, or NULL */
   GSignalGroup         *session_signals;
   GHashTable           *deleted;       /* id → ConfabConversation whose deletion can be undone */
-  GBinding             *title_binding;
 };
 
 G_DEFINE_FINAL_TYPE (ConfabWindow, confab_window, ADW_TYPE_APPLICATION_WINDOW)
