@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "confab-application.h"
+#include "confab-code-block.h"
 #include "confab-config.h"
 #include "confab-preferences-window.h"
 #include "confab-window.h"
@@ -87,13 +88,26 @@ reload_provider (ConfabApplication *self)
 }
 
 /* GtkSourceView reads all of its language and style files the first time a
- * code block asks for one: do that while idle, not when a conversation opens. */
+ * code block asks for one, and a language's highlighting rules the first time
+ * a block in it appears: do that while idle, a piece at a time, not when a
+ * conversation opens. Only languages models write often and that take
+ * little time (10–30 ms each; JavaScript, JSON or HTML take 70–150 ms, too
+ * long a pause to take unasked). */
+static const char *warm_up_languages[] = { "python", "sh", "c" };
+
 static gboolean
 warm_up_cb (gpointer user_data)
 {
-  gtk_source_language_manager_get_language (gtk_source_language_manager_get_default (), "c");
-  gtk_source_style_scheme_manager_get_scheme (gtk_source_style_scheme_manager_get_default (),
-                                              "Adwaita");
+  guint *next = user_data;
+
+  if (*next == 0)
+    gtk_source_style_scheme_manager_get_scheme (gtk_source_style_scheme_manager_get_default (),
+                                                "Adwaita");
+  confab_code_block_prepare_language (warm_up_languages[*next]);
+
+  if (++*next < G_N_ELEMENTS (warm_up_languages))
+    return G_SOURCE_CONTINUE;
+
   return G_SOURCE_REMOVE;
 }
 
@@ -196,6 +210,11 @@ confab_application_startup (GApplication *application)
 
   G_APPLICATION_CLASS (confab_application_parent_class)->startup (application);
 
+  /* GtkSourceView adds its icons to the icon theme when it starts, which
+   * makes GTK load the theme again: let that happen now, before the first
+   * icon is drawn, not when the first code block appears. */
+  gtk_source_init ();
+
   /* style.css is loaded by AdwApplication; the Markdown blocks bring their own. */
   gtk_css_provider_load_from_resource (markdown_css, "/io/github/confab/Confab/confab-markdown.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (),
@@ -225,7 +244,7 @@ confab_application_startup (GApplication *application)
 
   open_store (self);
 
-  g_idle_add_full (G_PRIORITY_LOW, warm_up_cb, NULL, NULL);
+  g_idle_add_full (G_PRIORITY_LOW, warm_up_cb, g_new0 (guint, 1), g_free);
 }
 
 static void

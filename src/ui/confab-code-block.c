@@ -120,6 +120,48 @@ find_language (const char *name)
   return gtk_source_language_manager_guess_language (manager, filename, NULL);
 }
 
+/* GtkSourceView reads and compiles a language's highlighting rules when the
+ * first buffer asks for it, and forgets them with the last such buffer: a
+ * few milliseconds of XML each time a conversation with code opens or a
+ * code block scrolls back into view. One idle buffer per language used keeps
+ * them; there are as many as languages used, a few dozen at most. */
+static GHashTable *kept_languages;
+
+static void
+keep_language (GtkSourceLanguage *language)
+{
+  GtkSourceBuffer *buffer;
+
+  if (language == NULL)
+    return;
+
+  if (kept_languages == NULL)
+    kept_languages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  else if (g_hash_table_contains (kept_languages, gtk_source_language_get_id (language)))
+    return;
+
+  buffer = gtk_source_buffer_new (NULL);
+  gtk_source_buffer_set_highlight_syntax (buffer, TRUE);
+  gtk_source_buffer_set_language (buffer, language);
+  g_hash_table_insert (kept_languages, g_strdup (gtk_source_language_get_id (language)), buffer);
+}
+
+/**
+ * confab_code_block_prepare_language:
+ * @name: a fence's language name ("py", "c++", …)
+ *
+ * Reads the highlighting rules of @name now, so that the first code block
+ * in that language costs no more than the next ones.
+ */
+void
+confab_code_block_prepare_language (const char *name)
+{
+  g_return_if_fail (name != NULL);
+
+  gtk_source_init ();
+  keep_language (find_language (name));
+}
+
 static void
 update_style_scheme (ConfabCodeBlock *self)
 {
@@ -322,6 +364,7 @@ confab_code_block_set_code (ConfabCodeBlock *self,
       self->language = g_strdup (language);
       gtk_label_set_text (GTK_LABEL (self->language_label), language);
       gtk_source_buffer_set_language (self->buffer, find_language (language));
+      keep_language (gtk_source_buffer_get_language (self->buffer));
     }
 
   if (strcmp (code, self->code) == 0)

@@ -17,6 +17,8 @@ void        confab_code_block_set_code     (ConfabCodeBlock *self,
                                             const char      *code);
 const char *confab_code_block_get_code     (ConfabCodeBlock *self);
 const char *confab_code_block_get_language (ConfabCodeBlock *self);
+/* Reads a language's highlighting rules ahead of its first code block. */
+void        confab_code_block_prepare_language (const char *name);
 /* Copies the code to the clipboard, as the Copy button does. */
 void        confab_code_block_copy         (ConfabCodeBlock *self);
 
