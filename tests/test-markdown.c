@@ -9,6 +9,7 @@
 #include "confab-code-block.h"
 #include "confab-markdown.h"
 #include "confab-markdown-view-private.h"
+#include "confab-test-util.h"
 
 #define CSS_RESOURCE "/io/github/confab/Confab/confab-markdown.css"
 
@@ -1269,30 +1270,53 @@ test_view_one_render_per_frame (void)
   assert_no_logs ();
 }
 
-/* Long texts keep their blocks in pages (boxes of the view), so that a
- * frame's layout does not go through every block; the text shows the same,
- * through edits that replace and remove paged blocks too. */
+static guint
+count_direct_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+
+  return n;
+}
+
+/* Long texts keep their blocks in pages (boxes of the view) of equal size,
+ * in order, so that a frame's layout does not go through every block; the
+ * text shows the same, through edits that replace and remove blocks too. */
 static void
 assert_pages_sane (ConfabMarkdownView *view)
 {
-  guint n_direct = 0;
   g_autoptr(GPtrArray) blocks = list_blocks (view);
+  GtkWidget *first_page = gtk_widget_get_first_child (GTK_WIDGET (view));
+  guint page_size = first_page != NULL ? count_direct_children (first_page) : 0;
+  guint n_pages = 0;
 
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
        child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
+      guint n = count_direct_children (child);
+
       g_assert_true (GTK_IS_BOX (child));
       g_assert_true (gtk_widget_has_css_class (child, "md-page"));
-      /* No empty page is left behind (the tail may be empty, hidden). */
-      if (!gtk_widget_has_css_class (child, "md-tail"))
-        g_assert_nonnull (gtk_widget_get_first_child (child));
+      /* No empty page is left behind; only the last one is not full. */
+      g_assert_cmpuint (n, >, 0);
+      if (gtk_widget_get_next_sibling (child) != NULL)
+        g_assert_cmpuint (n, ==, page_size);
       else
-        g_assert_true (gtk_widget_get_visible (child) == (gtk_widget_get_first_child (child) != NULL));
-      n_direct++;
+        g_assert_cmpuint (n, <=, page_size);
+      n_pages++;
     }
 
-  g_assert_cmpuint (n_direct, <=, blocks->len / 64 + 2);
+  if (n_pages > 1)
+    g_assert_cmpuint (page_size, >=, 16);
+  if (blocks->len > 0)
+    g_assert_cmpuint (n_pages, ==, (blocks->len + page_size - 1) / page_size);
+  else
+    g_assert_cmpuint (n_pages, ==, 0);
 }
 
 static void
@@ -1322,7 +1346,6 @@ test_view_pages (void)
   first = first_block (view);
   g_assert_true (gtk_widget_get_parent (first) != GTK_WIDGET (view));
   g_assert_true (gtk_widget_has_css_class (gtk_widget_get_parent (first), "md-page"));
-  g_assert_false (gtk_widget_has_css_class (gtk_widget_get_parent (first), "md-tail"));
   assert_pages_sane (view);
 
   /* A definition at the end changes every paged paragraph. */
@@ -1381,8 +1404,29 @@ count_children (GtkWidget *widget)
   return n;
 }
 
-/* A long text given at once (1,200 paragraphs) is made over several frames,
- * within a budget per frame, and ends as if it had been made at once. */
+static void
+frame_painted_cb (GdkFrameClock *clock,
+                  gpointer       user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Waits for the window of @widget to paint a new frame. */
+static void
+wait_for_frame (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (frame_painted_cb), &painted);
+
+  gtk_widget_queue_draw (widget);
+  confab_test_wait_until (&painted, 10, "a frame");
+  g_signal_handler_disconnect (clock, id);
+}
+
+/* A long text given at once (1,200 paragraphs) is parsed once, made over
+ * several frames, within a budget per frame, and ends as if it had been made
+ * at once; only the part the scrolled window shows is drawn. */
 static void
 test_view_long_text_over_frames (void)
 {
@@ -1393,8 +1437,10 @@ test_view_long_text_over_frames (void)
   g_autofree char *tree = NULL;
   guint timeout_id;
   guint renders;
+  guint parses;
   guint n_blocks;
   guint first_frame;
+  guint first_drawn, n_drawn, n_pages;
 
   for (guint i = 0; i < 1200; i++)
     {
@@ -1425,6 +1471,7 @@ test_view_long_text_over_frames (void)
   g_source_remove (timeout_id);
 
   renders = confab_markdown_view_get_render_count (view);
+  parses = confab_markdown_view_get_parse_count (view);
   confab_markdown_view_set_text (view, text->str);
 
   timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a render");
@@ -1442,9 +1489,30 @@ test_view_long_text_over_frames (void)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (timeout_id);
   g_assert_cmpuint (confab_markdown_view_get_render_count (view), >, renders + 1);
+  g_assert_cmpuint (confab_markdown_view_get_parse_count (view), ==, parses + 1);
 
   tree = serialize_view (view);
   g_assert_cmpstr (tree, ==, whole);
+
+  /* At the top, the first pages are drawn, not the others. */
+  wait_for_frame (GTK_WIDGET (view));
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_pages, >, 10);
+  g_assert_cmpuint (first_drawn, ==, 0);
+  g_assert_cmpuint (n_drawn, >, 0);
+  g_assert_cmpuint (n_drawn, <=, 3);
+
+  /* Scrolled to the end, the last ones. */
+  {
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (gtk_widget_get_parent (gtk_widget_get_parent (GTK_WIDGET (view)))));
+
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  }
+  wait_for_frame (GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (view))));
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_drawn, >, 0);
+  g_assert_cmpuint (n_drawn, <=, 3);
+  g_assert_cmpuint (first_drawn + n_drawn, ==, n_pages);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))

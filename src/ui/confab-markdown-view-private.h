@@ -9,6 +9,15 @@ G_BEGIN_DECLS
 
 /* How many times the view has rendered (parsed and updated its widgets). */
 guint confab_markdown_view_get_render_count  (ConfabMarkdownView *self);
+/* How many times it has parsed its text: once per change of the text,
+ * however many frames making the widgets takes. */
+guint confab_markdown_view_get_parse_count   (ConfabMarkdownView *self);
+/* The pages of blocks the last snapshot drew: *@n_drawn of *@n_pages, from
+ * *@first on. In a scrolled window only those near what it shows are drawn. */
+void  confab_markdown_view_get_drawn_pages   (ConfabMarkdownView *self,
+                                              guint              *first,
+                                              guint              *n_drawn,
+                                              guint              *n_pages);
 /* How many block widgets are frozen, and the length of the text they show. */
 guint confab_markdown_view_get_n_frozen      (ConfabMarkdownView *self);
 gsize confab_markdown_view_get_frozen_length (ConfabMarkdownView *self);

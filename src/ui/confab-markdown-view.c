@@ -18,24 +18,37 @@
  * line per character: 4× the cost of a whole re-layout of a long streaming
  * paragraph. A minimum of this many characters avoids that. */
 #define LABEL_MIN_WIDTH_CHARS 20
-/* Finished blocks go into boxes of this many: GTK measures, allocates and
+/* Blocks go into boxes of this many, in order: GTK measures, allocates and
  * snapshots every child of a box on each frame, and a box that did not
- * change costs one cached child instead of PAGE_SIZE. This keeps a frame of
- * a long reply about as cheap as one of a short reply. */
-#define PAGE_SIZE 128
+ * change costs one cached child instead of PAGE_SIZE. A new block goes into
+ * the last page and leaves the others untouched, so a frame of a long reply
+ * costs about as much as one of a short reply. */
+#define PAGE_SIZE 32
+/* Pages further than this outside the scrolled window are not drawn. */
+#define DRAW_MARGIN 256
 /* Time all views together may spend making widgets in one frame. What does not
  * fit is made in the next frames, so neither a long reply that arrived at once
- * nor opening a conversation of long messages stalls the window. */
+ * nor opening a conversation of long messages stalls the window. The widgets
+ * made cost about as much again when the frame lays them out and draws them. */
 #define FRAME_BUDGET_USEC 6000
+/* A code block (a GtkTextView) lays its text out in an idle of its own after
+ * the frame, below the frame clock's priority: while frames follow each other
+ * without a pause, those idles wait, and then GLib runs all of them in one go.
+ * So a few code blocks are made per frame at most, and no more until their
+ * idles have run: an idle of a priority just below theirs says so. */
+#define FRAME_MAX_CODE_BLOCKS 2
+#define CODE_BLOCKS_LAID_OUT_PRIORITY (GDK_PRIORITY_REDRAW + 10)
 
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
 static gint64 budget_deadline;
 static guint  budget_made;         /* widgets made in that frame, by all views */
+static guint  budget_code_blocks;  /* of which code blocks */
+static guint  code_blocks_laid_out_id;
 
 typedef struct
 {
-  GtkWidget           *widget;  /* in a page or in the tail box */
+  GtkWidget           *widget;  /* in page index / PAGE_SIZE */
   GtkWidget           *grid;    /* tables: the grid inside widget */
   ConfabMarkdownBlock *block;   /* what widget shows */
 } Child;
@@ -46,10 +59,10 @@ struct _ConfabMarkdownView
 
   GString   *text;
   GArray    *children;        /* Child, in order */
-  guint      n_paged;         /* children[0..n_paged) are in pages */
-  /* The view holds pages and, last, this box with the other blocks: adding
-   * a block there leaves the view's own children, the pages, untouched. */
-  GtkWidget *tail;
+
+  /* The scrolled window's, while the view is in one: what it shows decides
+   * which pages are drawn. */
+  GtkAdjustment *vadjustment;
 
   /* While streaming, children[0..n_frozen) show text[0..frozen_len) and
    * are never touched again; next_number continues an ordered list cut at
@@ -58,12 +71,22 @@ struct _ConfabMarkdownView
   guint      n_frozen;
   guint      next_number;
 
+  /* A parse whose widgets are being made over several frames: its blocks
+   * [0..doc_done) have them. Dropped when the text or the mode changes. */
+  ConfabMarkdownDoc *doc;
+  guint      doc_done;
+  guint      doc_changed;     /* how many of those checked had to change */
+
   guint      tick_id;
   guint      render_count;
+  guint      parse_count;
+  guint      first_drawn;     /* pages the last snapshot drew */
+  guint      n_drawn;
   guint      n_fixed_at_end;
 
   guint      streaming : 1;
   guint      dirty : 1;
+  guint      culled : 1;      /* the last snapshot left pages out */
   guint      ending : 1;      /* streaming ended: the next render checks frozen blocks */
 };
 
@@ -432,10 +455,46 @@ start_frame_budget (GdkFrameClock *frame_clock)
       budget_frame = frame;
       budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
       budget_made = 0;
+      budget_code_blocks = 0;
     }
 }
 
-/* Block widgets are children of a page or of the tail box. */
+/* Whether a view may make the widget of @block in this frame. At least one
+ * widget is made per frame among all views, so that rendering moves on. */
+static gboolean
+budget_allows (const ConfabMarkdownBlock *block)
+{
+  if (budget_made == 0)
+    return TRUE;
+
+  if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
+      (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
+    return FALSE;
+
+  return g_get_monotonic_time () < budget_deadline;
+}
+
+static gboolean
+code_blocks_laid_out_cb (gpointer user_data)
+{
+  code_blocks_laid_out_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+budget_spend (const ConfabMarkdownBlock *block)
+{
+  budget_made++;
+  if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
+    {
+      budget_code_blocks++;
+      if (code_blocks_laid_out_id == 0)
+        code_blocks_laid_out_id = g_idle_add_full (CODE_BLOCKS_LAID_OUT_PRIORITY,
+                                                   code_blocks_laid_out_cb, NULL, NULL);
+    }
+}
+
+/* Block widgets are children of pages, the view's children. */
 static void
 replace_block_widget (ConfabMarkdownView *self,
                       GtkWidget          *old_widget,
@@ -447,6 +506,7 @@ replace_block_widget (ConfabMarkdownView *self,
   gtk_box_remove (GTK_BOX (parent), old_widget);
 }
 
+/* Blocks are only ever removed from the end. */
 static void
 remove_block_widget (ConfabMarkdownView *self,
                      GtkWidget          *widget)
@@ -454,93 +514,46 @@ remove_block_widget (ConfabMarkdownView *self,
   GtkWidget *parent = gtk_widget_get_parent (widget);
 
   gtk_box_remove (GTK_BOX (parent), widget);
-  if (parent != self->tail && gtk_widget_get_first_child (parent) == NULL)
+  if (gtk_widget_get_first_child (parent) == NULL)
     gtk_widget_unparent (parent);
 }
 
+/* Adds the widget of children[children->len], the next block. */
 static void
-update_tail_visible (ConfabMarkdownView *self)
+append_block_widget (ConfabMarkdownView *self,
+                     GtkWidget          *widget)
 {
-  /* An empty tail would add spacing after the last page. */
-  gtk_widget_set_visible (self->tail, gtk_widget_get_first_child (self->tail) != NULL);
-}
+  GtkWidget *page = gtk_widget_get_last_child (GTK_WIDGET (self));
 
-/* Blocks that may go into pages: finished ones while streaming, else all. */
-static guint
-n_pageable (ConfabMarkdownView *self)
-{
-  return MIN (self->streaming ? self->n_frozen : self->children->len, self->children->len);
-}
-
-/* Moves blocks from the tail box into pages, PAGE_SIZE at a time; with
- * @limited, one page at most (moving 128 blocks takes a few milliseconds).
- * Returns whether more pages could be made now. */
-static gboolean
-page_blocks (ConfabMarkdownView *self,
-             gboolean            limited)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
-
-  while (self->n_paged + PAGE_SIZE <= n_pageable (self))
+  if (page == NULL || self->children->len % PAGE_SIZE == 0)
     {
-      GtkWidget *page;
-
-      /* Moving a widget loses its focus and selection: wait for the next
-       * render. */
-      for (guint i = 0; i < PAGE_SIZE && focus != NULL; i++)
-        {
-          GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
-
-          if (focus == widget || gtk_widget_is_ancestor (focus, widget))
-            return FALSE;
-        }
-
       page = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
       gtk_widget_add_css_class (page, "md-page");
-      gtk_widget_insert_before (page, GTK_WIDGET (self), self->tail);
-
-      for (guint i = 0; i < PAGE_SIZE; i++)
-        {
-          GtkWidget *widget = g_array_index (self->children, Child, self->n_paged + i).widget;
-
-          g_assert (gtk_widget_get_parent (widget) == self->tail);
-          g_object_ref (widget);
-          gtk_box_remove (GTK_BOX (self->tail), widget);
-          gtk_box_append (GTK_BOX (page), widget);
-          g_object_unref (widget);
-        }
-
-      self->n_paged += PAGE_SIZE;
-
-      if (limited)
-        break;
+      gtk_widget_set_parent (page, GTK_WIDGET (self));
     }
 
-  update_tail_visible (self);
-
-  return self->n_paged + PAGE_SIZE <= n_pageable (self);
+  gtk_box_append (GTK_BOX (page), widget);
 }
 
-/* Makes children[start..] show the blocks of @doc. Returns how many of
- * children[start..start + n_checked) had to change. With @limited, it stops
- * making new widgets once the frame's budget is spent (after at least one per
- * frame among all views, so that rendering always moves on), and *@complete
- * says whether it got through. */
+/* Makes children[start..] show the blocks of @doc, from its block @first on
+ * (those before it were done by an earlier call). Returns how many of
+ * children[start..start + n_checked) had to change, and sets *@done to the
+ * number of blocks that have their widgets. With @limited, it stops making
+ * new widgets once the frame's budget is spent (after at least one per frame
+ * among all views, so that rendering always moves on). */
 static guint
 update_children (ConfabMarkdownView *self,
                  guint               start,
                  ConfabMarkdownDoc  *doc,
+                 guint               first,
                  guint               n_checked,
                  gboolean            limited,
-                 gboolean           *complete)
+                 guint              *done)
 {
   guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
   guint n_changed = 0;
 
-  *complete = TRUE;
-
-  for (guint i = 0; i < n_blocks; i++)
+  for (guint i = first; i < n_blocks; i++)
     {
       const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
       guint pos = start + i;
@@ -570,19 +583,18 @@ update_children (ConfabMarkdownView *self,
         {
           Child child = { 0, };
 
-          if (limited && budget_made > 0 && g_get_monotonic_time () >= budget_deadline)
+          if (limited && !budget_allows (block))
             {
-              *complete = FALSE;
-              update_tail_visible (self);
+              *done = i;
               return n_changed;
             }
 
           create_widget (&child, block);
           child.block = confab_markdown_block_copy (block);
-          gtk_box_append (GTK_BOX (self->tail), child.widget);
+          append_block_widget (self, child.widget);
           g_array_append_val (self->children, child);
           if (limited)
-            budget_made++;
+            budget_spend (block);
         }
     }
 
@@ -597,9 +609,8 @@ update_children (ConfabMarkdownView *self,
 
   if (self->children->len > start + n_blocks)
     g_array_set_size (self->children, start + n_blocks);
-  self->n_paged = MIN (self->n_paged, self->children->len);
-  update_tail_visible (self);
 
+  *done = n_blocks;
   return n_changed;
 }
 
@@ -611,58 +622,82 @@ reset_frozen (ConfabMarkdownView *self)
   self->next_number = 0;
 }
 
+static void
+drop_doc (ConfabMarkdownView *self)
+{
+  g_clear_pointer (&self->doc, confab_markdown_doc_unref);
+  self->doc_done = 0;
+  self->doc_changed = 0;
+}
+
+/* Blocks are frozen once they have their widgets. */
+static void
+freeze_stable (ConfabMarkdownView *self)
+{
+  if (confab_markdown_doc_get_stable_length (self->doc) == 0)
+    return;
+
+  self->n_frozen += confab_markdown_doc_get_n_stable_blocks (self->doc);
+  self->frozen_len += confab_markdown_doc_get_stable_length (self->doc);
+  self->next_number = confab_markdown_doc_get_next_number (self->doc);
+}
+
 /* Renders the text; with @limited, within the frame's budget, leaving the view
- * dirty when there is more to make. */
+ * dirty when there is more to make. The text is parsed once however many
+ * frames making its widgets takes. */
 static void
 render (ConfabMarkdownView *self,
         gboolean            limited)
 {
-  g_autoptr(ConfabMarkdownDoc) doc = NULL;
-  gboolean complete;
+  guint start = self->streaming ? self->n_frozen : 0;
+  guint n_checked = self->streaming ? 0 : self->n_frozen;
 
   self->dirty = FALSE;
   self->render_count++;
 
-  if (!self->streaming)
-    {
-      guint n_frozen = self->n_frozen;
-      guint n_changed;
+  /* While streaming, only the open tail; at the end, the final text whole:
+   * frozen blocks were right unless a link reference defined late changed
+   * them, and equal blocks keep their widgets either way. */
+  if (self->doc == NULL)
+    self->parse_count++;
 
-      /* The final text, whole: frozen blocks were right unless a link
-       * reference defined late changed them; equal blocks keep their
-       * widgets either way. */
-      doc = confab_markdown_parse (self->text->str, self->text->len);
-      n_changed = update_children (self, 0, doc, n_frozen, limited, &complete);
-      if (!complete)
-        {
-          self->dirty = TRUE;
-          return;
-        }
-      if (self->ending)
-        self->n_fixed_at_end = n_changed;
-      self->ending = FALSE;
-      reset_frozen (self);
-      return;
-    }
+  if (self->doc == NULL && self->streaming)
+    self->doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
+                                                 self->text->len - self->frozen_len,
+                                                 self->next_number);
+  else if (self->doc == NULL)
+    self->doc = confab_markdown_parse (self->text->str, self->text->len);
 
-  doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
-                                         self->text->len - self->frozen_len,
-                                         self->next_number);
-  update_children (self, self->n_frozen, doc, 0, limited, &complete);
+  self->doc_changed += update_children (self, start, self->doc, self->doc_done,
+                                        n_checked, limited, &self->doc_done);
 
-  /* Blocks are frozen only once all of them have widgets. */
-  if (!complete)
+  if (self->doc_done < confab_markdown_doc_get_n_blocks (self->doc))
     {
       self->dirty = TRUE;
+
+      /* The finished blocks have their widgets: freeze them, so that the
+       * next frames parse only what follows them. */
+      if (self->streaming &&
+          confab_markdown_doc_get_stable_length (self->doc) > 0 &&
+          self->doc_done >= confab_markdown_doc_get_n_stable_blocks (self->doc))
+        {
+          freeze_stable (self);
+          drop_doc (self);
+        }
       return;
     }
 
-  if (confab_markdown_doc_get_stable_length (doc) > 0)
+  if (!self->streaming)
     {
-      self->n_frozen += confab_markdown_doc_get_n_stable_blocks (doc);
-      self->frozen_len += confab_markdown_doc_get_stable_length (doc);
-      self->next_number = confab_markdown_doc_get_next_number (doc);
+      if (self->ending)
+        self->n_fixed_at_end = self->doc_changed;
+      self->ending = FALSE;
+      reset_frozen (self);
     }
+  else
+    freeze_stable (self);
+
+  drop_doc (self);
 }
 
 static void ensure_tick (ConfabMarkdownView *self);
@@ -673,17 +708,15 @@ tick_cb (GtkWidget     *widget,
          gpointer       user_data)
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
-  gboolean more_pages;
 
   self->tick_id = 0;
   start_frame_budget (frame_clock);
 
   if (self->dirty)
     render (self, TRUE);
-  more_pages = page_blocks (self, TRUE);
 
-  /* More to make or to page: the next frame goes on. */
-  if (self->dirty || more_pages)
+  /* More to make: the next frame goes on. */
+  if (self->dirty)
     ensure_tick (self);
 
   return G_SOURCE_REMOVE;
@@ -699,8 +732,94 @@ ensure_tick (ConfabMarkdownView *self)
 static void
 schedule_render (ConfabMarkdownView *self)
 {
+  drop_doc (self);
   self->dirty = TRUE;
   ensure_tick (self);
+}
+
+/* Drawing: a reply of thousands of blocks is one tall widget, of which a
+ * screenful shows. Only the pages near what the scrolled window shows are
+ * drawn, and the view is drawn again when that changes. */
+
+static void
+scrolled_cb (ConfabMarkdownView *self)
+{
+  if (self->culled)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+confab_markdown_view_root (GtkWidget *widget)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+  GtkWidget *scroller;
+
+  GTK_WIDGET_CLASS (confab_markdown_view_parent_class)->root (widget);
+
+  scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  if (scroller == NULL)
+    return;
+
+  self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)));
+  g_signal_connect_object (self->vadjustment, "value-changed",
+                           G_CALLBACK (scrolled_cb), self, G_CONNECT_SWAPPED);
+  /* The page size: the window grew or shrank. */
+  g_signal_connect_object (self->vadjustment, "changed",
+                           G_CALLBACK (scrolled_cb), self, G_CONNECT_SWAPPED);
+}
+
+static void
+confab_markdown_view_unroot (GtkWidget *widget)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+
+  if (self->vadjustment != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->vadjustment, scrolled_cb, self);
+      g_clear_object (&self->vadjustment);
+    }
+
+  GTK_WIDGET_CLASS (confab_markdown_view_parent_class)->unroot (widget);
+}
+
+static void
+confab_markdown_view_snapshot (GtkWidget   *widget,
+                               GtkSnapshot *snapshot)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+  GtkWidget *scroller = NULL;
+  graphene_rect_t shown;
+  gboolean cull = FALSE;
+
+  /* The scrolled window's area, in the view's coordinates. */
+  if (self->vadjustment != NULL)
+    scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  if (scroller != NULL)
+    cull = gtk_widget_compute_bounds (scroller, widget, &shown);
+
+  self->culled = FALSE;
+  self->first_drawn = 0;
+  self->n_drawn = 0;
+
+  for (GtkWidget *page = gtk_widget_get_first_child (widget);
+       page != NULL;
+       page = gtk_widget_get_next_sibling (page))
+    {
+      graphene_rect_t bounds;
+
+      if (cull && gtk_widget_compute_bounds (page, widget, &bounds) &&
+          (bounds.origin.y + bounds.size.height < shown.origin.y - DRAW_MARGIN ||
+           bounds.origin.y > shown.origin.y + shown.size.height + DRAW_MARGIN))
+        {
+          self->culled = TRUE;
+          if (self->n_drawn == 0)
+            self->first_drawn++;
+          continue;
+        }
+
+      gtk_widget_snapshot_child (widget, page, snapshot);
+      self->n_drawn++;
+    }
 }
 
 /* GObject */
@@ -717,8 +836,8 @@ confab_markdown_view_dispose (GObject *object)
       self->tick_id = 0;
     }
 
+  drop_doc (self);
   g_array_set_size (self->children, 0);
-  self->tail = NULL;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -806,6 +925,10 @@ confab_markdown_view_class_init (ConfabMarkdownViewClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  widget_class->root = confab_markdown_view_root;
+  widget_class->unroot = confab_markdown_view_unroot;
+  widget_class->snapshot = confab_markdown_view_snapshot;
+
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "markdownview");
 }
@@ -821,11 +944,6 @@ confab_markdown_view_init (ConfabMarkdownView *self)
   self->text = g_string_new (NULL);
   self->children = g_array_new (FALSE, TRUE, sizeof (Child));
 
-  self->tail = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
-  gtk_widget_add_css_class (self->tail, "md-page");
-  gtk_widget_add_css_class (self->tail, "md-tail");
-  gtk_widget_set_visible (self->tail, FALSE);
-  gtk_widget_set_parent (self->tail, GTK_WIDGET (self));
   g_array_set_clear_func (self->children, child_clear);
 }
 
@@ -944,6 +1062,7 @@ confab_markdown_view_set_streaming (ConfabMarkdownView *self,
     return;
 
   self->streaming = streaming;
+  drop_doc (self);
 
   if (!streaming)
     {
@@ -981,7 +1100,6 @@ confab_markdown_view_flush (ConfabMarkdownView *self)
 
   if (self->dirty)
     render (self, FALSE);
-  page_blocks (self, FALSE);
 }
 
 guint
@@ -990,6 +1108,34 @@ confab_markdown_view_get_render_count (ConfabMarkdownView *self)
   g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
 
   return self->render_count;
+}
+
+guint
+confab_markdown_view_get_parse_count (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->parse_count;
+}
+
+void
+confab_markdown_view_get_drawn_pages (ConfabMarkdownView *self,
+                                      guint              *first,
+                                      guint              *n_drawn,
+                                      guint              *n_pages)
+{
+  guint n = 0;
+
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (self));
+       page != NULL;
+       page = gtk_widget_get_next_sibling (page))
+    n++;
+
+  *first = self->first_drawn;
+  *n_drawn = self->n_drawn;
+  *n_pages = n;
 }
 
 guint
