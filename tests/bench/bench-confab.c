@@ -63,6 +63,18 @@ static gboolean stall_next_wanted;
 static gboolean stall_next_taken;
 static gint64  stall_next_us;
 
+/* With BENCH_CONFAB_MARKS=1, moments and stalls as "mark WHAT START_US
+ * LENGTH_US" (g_get_monotonic_time ()) on stderr, to cut a
+ * `perf record -k CLOCK_MONOTONIC` profile to them. */
+static void
+mark (const char *what,
+      gint64      at,
+      gint64      length)
+{
+  if (g_getenv ("BENCH_CONFAB_MARKS") != NULL)
+    g_printerr ("mark %s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", what, at, length);
+}
+
 static int
 bench_poll (GPollFD *fds,
             guint    n_fds,
@@ -88,6 +100,8 @@ bench_poll (GPollFD *fds,
         }
       if (busy > STALL_TARGET_MS * 1000)
         stall_n_over++;
+      if (busy > STALL_TARGET_MS * 1000)
+        mark ("stall", poll_returned_at, busy);
     }
 
   ret = g_poll (fds, n_fds, timeout);
@@ -1103,6 +1117,7 @@ bench_open (void)
   stalls_recording = TRUE;
 
   call_at = g_get_monotonic_time ();
+  mark ("open", call_at, 0);
   confab_window_show_conversation (app.window, conversation);
   returned_at = g_get_monotonic_time ();
 
@@ -1223,6 +1238,7 @@ turn_finished_cb (ConfabChatSession  *session,
     {
       watch->finished = TRUE;
       watch->finished_at = g_get_monotonic_time ();
+      mark ("finished", watch->finished_at, 0);
     }
 }
 
@@ -1551,6 +1567,7 @@ bench_stream (const char *kind)
   }
   report (mode, "longest frame while streaming (before- to after-paint)", longest_frame, "ms",
           NULL, -1);
+  mark ("longest-final-stall", end_stalls.max_at, end_stalls.max_us);
   report (mode, "longest stall after the turn (final render)", end_stalls.max_us / 1000.0, "ms",
           "<= 16 ms", end_stalls.max_us <= STALL_TARGET_MS * 1000);
 
