@@ -1424,27 +1424,78 @@ wait_for_frame (GtkWidget *widget)
   g_signal_handler_disconnect (clock, id);
 }
 
-/* A long text given at once (1,200 paragraphs) is parsed once, made over
- * several frames, within a budget per frame, and ends as if it had been made
- * at once; only the part the scrolled window shows is drawn. */
+static void
+wait_settled (ConfabMarkdownView *view)
+{
+  guint timeout_id = g_timeout_add_seconds (60, timeout_cb, (gpointer) "the view to settle");
+
+  do
+    g_main_context_iteration (NULL, TRUE);
+  while (!confab_markdown_view_is_settled (view));
+  g_source_remove (timeout_id);
+}
+
+/* A block widget that the scrolled window shows, and where */
+static GtkWidget *
+find_shown_block (ConfabMarkdownView *view,
+                  GtkWidget          *scroller,
+                  double             *y)
+{
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      graphene_rect_t bounds;
+
+      if (gtk_widget_compute_bounds (blocks->pdata[i], scroller, &bounds) &&
+          bounds.origin.y >= 0 && bounds.origin.y < gtk_widget_get_height (scroller) / 2)
+        {
+          *y = bounds.origin.y;
+          return blocks->pdata[i];
+        }
+    }
+
+  return NULL;
+}
+
+/* A long text given at once (1,200 paragraphs) in a scrolled window is parsed
+ * once; only the pages near what shows are built, over several frames within
+ * a budget per frame, and only those on screen are drawn. Scrolled, the
+ * pages there are built and those far away thrown away, and what shows stays
+ * where it is while pages above it are built in place of their estimates.
+ * Flushed, it is as if made at once. */
 static void
 test_view_long_text_over_frames (void)
 {
   GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
   ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree char *whole = NULL;
   g_autofree char *tree = NULL;
+  g_autofree char *anchor_text = NULL;
+  GtkWidget *anchor;
+  double anchor_y, y;
+  guint n_built_above = 0;
   guint timeout_id;
   guint renders;
   guint parses;
   guint n_blocks;
-  guint first_frame;
+  guint first_built, n_built, n_made;
   guint first_drawn, n_drawn, n_pages;
 
   for (guint i = 0; i < 1200; i++)
     {
       g_string_append_printf (text, "Paragraph %u with *some* `inline` words.\n\n", i);
+      if (i % 7 == 3)
+        g_string_append_printf (text, "A longer paragraph %u, long enough to wrap over a few lines "
+                                "in a window this narrow, so that estimates and real heights "
+                                "differ from one page to the next.\n\n", i);
+      if (i % 13 == 5)
+        g_string_append_printf (text, "# Title %u\n\n", i);
+      if (i % 17 == 8)
+        g_string_append_printf (text, "| a | b |\n|---|---|\n| %u | x |\n| y | z |\n\n", i);
       if (i % 100 == 99)
         g_string_append_printf (text, "```c\nint block_%u (void) { return %u; }\n```\n\n", i, i);
     }
@@ -1457,12 +1508,8 @@ test_view_long_text_over_frames (void)
   }
 
   /* Scrolled, as in a chat: the window must not grow to the text's height. */
-  {
-    GtkWidget *scroller = gtk_scrolled_window_new ();
-
-    gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
-    gtk_window_set_child (GTK_WINDOW (window), scroller);
-  }
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
   gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
   gtk_window_present (GTK_WINDOW (window));
   timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
@@ -1479,40 +1526,87 @@ test_view_long_text_over_frames (void)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (timeout_id);
 
-  /* The first frame made only part of it. */
-  first_frame = count_children (GTK_WIDGET (view));
-  g_assert_cmpuint (first_frame, >, 0);
-  g_assert_cmpuint (first_frame, <, n_blocks);
+  /* The first frame made some, far from all. */
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (n_made, >, 0);
+  g_assert_cmpuint (n_made, <, n_blocks / 10);
 
-  timeout_id = g_timeout_add_seconds (120, timeout_cb, (gpointer) "all blocks");
-  while (count_children (GTK_WIDGET (view)) < n_blocks)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (timeout_id);
-  g_assert_cmpuint (confab_markdown_view_get_render_count (view), >, renders + 1);
+  /* At the top: the first pages are built, the others are not. */
+  wait_settled (view);
   g_assert_cmpuint (confab_markdown_view_get_parse_count (view), ==, parses + 1);
-
-  tree = serialize_view (view);
-  g_assert_cmpstr (tree, ==, whole);
-
-  /* At the top, the first pages are drawn, not the others. */
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_pages, >, 20);
+  g_assert_cmpuint (first_built, ==, 0);
+  g_assert_cmpuint (n_built, >=, 1);
+  g_assert_cmpuint (n_built, <=, 3);
+  g_assert_cmpuint (n_made, <, n_blocks / 10);
   wait_for_frame (GTK_WIDGET (view));
   confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
-  g_assert_cmpuint (n_pages, >, 10);
   g_assert_cmpuint (first_drawn, ==, 0);
   g_assert_cmpuint (n_drawn, >, 0);
-  g_assert_cmpuint (n_drawn, <=, 3);
+  g_assert_cmpuint (n_drawn, <=, n_built);
 
-  /* Scrolled to the end, the last ones. */
-  {
-    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (gtk_widget_get_parent (gtk_widget_get_parent (GTK_WIDGET (view)))));
-
-    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
-  }
-  wait_for_frame (GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (view))));
+  /* At the end: the last pages, and the first ones are gone. */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  wait_settled (view);
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  wait_settled (view);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (n_built, >=, 1);
+  g_assert_cmpuint (n_built, <=, 3);
+  g_assert_cmpuint (first_built + n_built, ==, n_pages);
+  g_assert_cmpuint (n_made, <, n_blocks / 10);
+  wait_for_frame (GTK_WIDGET (view));
   confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
   g_assert_cmpuint (n_drawn, >, 0);
-  g_assert_cmpuint (n_drawn, <=, 3);
   g_assert_cmpuint (first_drawn + n_drawn, ==, n_pages);
+
+  /* In the middle, never built: once something shows, it stays where it is
+   * while the pages around it are built. */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) / 2);
+  for (guint step = 0; step < 12; step++)
+    {
+      graphene_rect_t bounds;
+      guint first_before = G_MAXUINT;
+
+      /* Up by a quarter of a screen at a time, into pages never built */
+      if (step > 0)
+        {
+          confab_markdown_view_get_built (view, &first_before, &n_built, &n_made);
+          gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) -
+                                                gtk_adjustment_get_page_size (adjustment) / 4);
+        }
+      wait_for_frame (window);
+      timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a block in the middle");
+      while ((anchor = find_shown_block (view, scroller, &anchor_y)) == NULL)
+        wait_for_frame (window);
+      g_source_remove (timeout_id);
+      g_object_ref (anchor);
+      g_free (anchor_text);
+      anchor_text = g_strdup (gtk_label_get_text (GTK_LABEL (anchor)));
+
+      wait_settled (view);
+      confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+      g_assert_cmpuint (n_built, >=, 1);
+      g_assert_cmpuint (n_built, <=, 4);
+      if (first_built < first_before)
+        n_built_above++;
+
+      g_assert_true (gtk_widget_get_parent (anchor) != NULL);
+      g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (anchor)), ==, anchor_text);
+      g_assert_true (gtk_widget_compute_bounds (anchor, scroller, &bounds));
+      y = bounds.origin.y;
+      g_assert_cmpfloat_with_epsilon (y, anchor_y, 1.5);
+      g_object_unref (anchor);
+    }
+  /* Pages above what showed were built on the way. */
+  g_assert_cmpuint (n_built_above, >, 0);
+
+  /* All of it, at once, is the text. */
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, whole);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))

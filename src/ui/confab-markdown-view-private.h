@@ -18,6 +18,14 @@ void  confab_markdown_view_get_drawn_pages   (ConfabMarkdownView *self,
                                               guint              *first,
                                               guint              *n_drawn,
                                               guint              *n_pages);
+/* The pages built (those with widgets): *@n_built, the first of them
+ * *@first_page (G_MAXUINT: none), holding *@n_made block widgets. */
+void  confab_markdown_view_get_built         (ConfabMarkdownView *self,
+                                              guint              *first_page,
+                                              guint              *n_built,
+                                              guint              *n_made);
+/* Nothing left to render, build or scroll back into place. */
+gboolean confab_markdown_view_is_settled     (ConfabMarkdownView *self);
 /* How many block widgets are frozen, and the length of the text they show. */
 guint confab_markdown_view_get_n_frozen      (ConfabMarkdownView *self);
 gsize confab_markdown_view_get_frozen_length (ConfabMarkdownView *self);

@@ -18,13 +18,17 @@
  * line per character: 4× the cost of a whole re-layout of a long streaming
  * paragraph. A minimum of this many characters avoids that. */
 #define LABEL_MIN_WIDTH_CHARS 20
-/* Blocks go into boxes of this many, in order: GTK measures, allocates and
- * snapshots every child of a box on each frame, and a box that did not
- * change costs one cached child instead of PAGE_SIZE. A new block goes into
- * the last page and leaves the others untouched, so a frame of a long reply
- * costs about as much as one of a short reply. */
+/* Blocks go into pages of this many, in order. A page is what is built and
+ * thrown away as a whole: only the pages near what the scrolled window shows
+ * have widgets (a reply of 200 KB is 8,000 widgets; a screenful is a few
+ * hundred). The others keep the height they had when last built, or an
+ * estimate from their text until they are built once. */
 #define PAGE_SIZE 32
-/* Pages further than this outside the scrolled window are not drawn. */
+/* Pages this far (in screens) above or below what shows are built; pages
+ * further than KEEP_SCREENS are thrown away. */
+#define BUILD_SCREENS 1
+#define KEEP_SCREENS  3
+/* Built pages further than this outside the scrolled window are not drawn. */
 #define DRAW_MARGIN 256
 /* Time all views together may spend making widgets in one frame. What does not
  * fit is made in the next frames, so neither a long reply that arrived at once
@@ -48,10 +52,19 @@ static guint  code_blocks_laid_out_id;
 
 typedef struct
 {
-  GtkWidget           *widget;  /* in page index / PAGE_SIZE */
+  GtkWidget           *widget;  /* in its page's box; NULL while not made */
   GtkWidget           *grid;    /* tables: the grid inside widget */
   ConfabMarkdownBlock *block;   /* what widget shows */
 } Child;
+
+typedef struct
+{
+  GtkWidget *box;      /* NULL while the page is not built */
+  int        y;        /* where the last allocation put it */
+  int        shown;    /* and the height it had there */
+  int        height;   /* its height at width once built whole; else -1 */
+  int        width;
+} Page;
 
 struct _ConfabMarkdownView
 {
@@ -59,10 +72,12 @@ struct _ConfabMarkdownView
 
   GString   *text;
   GArray    *children;        /* Child, in order */
+  GArray    *pages;           /* Page; page k holds children[k * PAGE_SIZE…] */
 
   /* The scrolled window's, while the view is in one: what it shows decides
-   * which pages are drawn. */
+   * which pages are built and drawn. */
   GtkAdjustment *vadjustment;
+  GdkFrameClock *layout_clock;
 
   /* While streaming, children[0..n_frozen) show text[0..frozen_len) and
    * are never touched again; next_number continues an ordered list cut at
@@ -71,11 +86,23 @@ struct _ConfabMarkdownView
   guint      n_frozen;
   guint      next_number;
 
-  /* A parse whose widgets are being made over several frames: its blocks
-   * [0..doc_done) have them. Dropped when the text or the mode changes. */
-  ConfabMarkdownDoc *doc;
-  guint      doc_done;
-  guint      doc_changed;     /* how many of those checked had to change */
+  /* What shows at the scrolled window's top edge, to keep it there when
+   * pages above it change height (built for the first time, say). */
+  int        anchor_page;     /* -1: none */
+  double     anchor_offset;   /* its top, from the window's top edge */
+  double     anchor_value;    /* the adjustment's value then */
+  double     correction;      /* to add to the value after this layout */
+
+  /* What the scrolled window showed at the last layout or drawing */
+  graphene_rect_t shown;
+  double     shown_value;
+  gboolean   shown_known;
+
+  /* Font sizes for estimates, in pixels */
+  int        char_width;
+  int        line_height;
+  int        mono_line_height;
+  int        last_width;
 
   guint      tick_id;
   guint      render_count;
@@ -494,73 +521,471 @@ budget_spend (const ConfabMarkdownBlock *block)
     }
 }
 
-/* Block widgets are children of pages, the view's children. */
-static void
-replace_block_widget (ConfabMarkdownView *self,
-                      GtkWidget          *old_widget,
-                      GtkWidget          *new_widget)
-{
-  GtkWidget *parent = gtk_widget_get_parent (old_widget);
+/* Pages */
 
-  gtk_box_insert_child_after (GTK_BOX (parent), new_widget, old_widget);
-  gtk_box_remove (GTK_BOX (parent), old_widget);
+static inline Page *
+get_page (ConfabMarkdownView *self,
+          guint               index)
+{
+  return &g_array_index (self->pages, Page, index);
 }
 
-/* Blocks are only ever removed from the end. */
-static void
-remove_block_widget (ConfabMarkdownView *self,
-                     GtkWidget          *widget)
+static inline Child *
+get_child (ConfabMarkdownView *self,
+           guint               pos)
 {
-  GtkWidget *parent = gtk_widget_get_parent (widget);
-
-  gtk_box_remove (GTK_BOX (parent), widget);
-  if (gtk_widget_get_first_child (parent) == NULL)
-    gtk_widget_unparent (parent);
+  return &g_array_index (self->children, Child, pos);
 }
 
-/* Adds the widget of children[children->len], the next block. */
-static void
-append_block_widget (ConfabMarkdownView *self,
-                     GtkWidget          *widget)
+/* One past the last block of page @index */
+static guint
+page_end (ConfabMarkdownView *self,
+          guint               index)
 {
-  GtkWidget *page = gtk_widget_get_last_child (GTK_WIDGET (self));
+  return MIN ((index + 1) * PAGE_SIZE, self->children->len);
+}
 
-  if (page == NULL || self->children->len % PAGE_SIZE == 0)
+static void
+forget_page_height (ConfabMarkdownView *self,
+                    guint               index)
+{
+  if (index < self->pages->len)
+    get_page (self, index)->height = -1;
+}
+
+static void
+destroy_page (ConfabMarkdownView *self,
+              guint               index)
+{
+  Page *page = get_page (self, index);
+
+  if (page->box == NULL)
+    return;
+
+  for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
     {
-      page = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
-      gtk_widget_add_css_class (page, "md-page");
-      gtk_widget_set_parent (page, GTK_WIDGET (self));
+      get_child (self, pos)->widget = NULL;
+      get_child (self, pos)->grid = NULL;
     }
 
-  gtk_box_append (GTK_BOX (page), widget);
+  gtk_widget_unparent (page->box);
+  page->box = NULL;
 }
 
-/* Makes children[start..] show the blocks of @doc, from its block @first on
- * (those before it were done by an earlier call). Returns how many of
- * children[start..start + n_checked) had to change, and sets *@done to the
- * number of blocks that have their widgets. With @limited, it stops making
- * new widgets once the frame's budget is spent (after at least one per frame
- * among all views, so that rendering always moves on). */
+static void
+build_page (ConfabMarkdownView *self,
+            guint               index)
+{
+  Page *page = get_page (self, index);
+  GtkWidget *next = NULL;
+
+  g_assert (page->box == NULL);
+
+  /* The view's children are the built pages, in order. */
+  for (guint i = index + 1; i < self->pages->len && next == NULL; i++)
+    next = get_page (self, i)->box;
+
+  page->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
+  gtk_widget_add_css_class (page->box, "md-page");
+  gtk_widget_insert_before (page->box, GTK_WIDGET (self), next);
+}
+
+/* Makes the widget of children[@pos], whose page is built and whose
+ * previous blocks in that page have theirs. */
+static void
+make_block_widget (ConfabMarkdownView *self,
+                   guint               pos)
+{
+  Child *child = get_child (self, pos);
+  Page *page = get_page (self, pos / PAGE_SIZE);
+  GtkWidget *previous = pos % PAGE_SIZE > 0 ? get_child (self, pos - 1)->widget : NULL;
+
+  g_assert (page->box != NULL && child->widget == NULL);
+  g_assert (pos % PAGE_SIZE == 0 || previous != NULL);
+
+  create_widget (child, child->block);
+  gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
+}
+
+/* As many pages as the blocks fill; pages past them go. */
+static void
+sync_pages (ConfabMarkdownView *self)
+{
+  guint n_pages = (self->children->len + PAGE_SIZE - 1) / PAGE_SIZE;
+  guint old_n_pages = self->pages->len;
+
+  for (guint i = n_pages; i < old_n_pages; i++)
+    {
+      Page *page = get_page (self, i);
+
+      if (page->box != NULL)
+        gtk_widget_unparent (page->box);
+    }
+
+  g_array_set_size (self->pages, n_pages);
+  for (guint i = old_n_pages; i < n_pages; i++)
+    {
+      Page *page = get_page (self, i);
+
+      page->box = NULL;
+      page->y = -1;
+      page->shown = 0;
+      page->height = -1;
+      page->width = 0;
+    }
+}
+
+/* Estimates: the height of text not built yet, from its length */
+
+static void
+ensure_metrics (ConfabMarkdownView *self)
+{
+  /* The same for every view, and slow to ask Pango for (0.4 ms) */
+  static int char_width, line_height, mono_line_height;
+  PangoContext *context;
+  PangoFontMetrics *metrics;
+  PangoFontDescription *mono;
+
+  if (self->line_height > 0)
+    return;
+
+  if (line_height > 0)
+    {
+      self->char_width = char_width;
+      self->line_height = line_height;
+      self->mono_line_height = mono_line_height;
+      return;
+    }
+
+  context = gtk_widget_get_pango_context (GTK_WIDGET (self));
+  metrics = pango_context_get_metrics (context, NULL, NULL);
+  self->char_width = MAX (1, PANGO_PIXELS (pango_font_metrics_get_approximate_char_width (metrics)));
+  self->line_height = MAX (1, PANGO_PIXELS (pango_font_metrics_get_height (metrics)));
+  pango_font_metrics_unref (metrics);
+
+  mono = pango_font_description_copy (pango_context_get_font_description (context));
+  pango_font_description_set_family (mono, "monospace");
+  metrics = pango_context_get_metrics (context, mono, NULL);
+  self->mono_line_height = MAX (1, PANGO_PIXELS (pango_font_metrics_get_height (metrics)));
+  pango_font_metrics_unref (metrics);
+  pango_font_description_free (mono);
+
+  char_width = self->char_width;
+  line_height = self->line_height;
+  mono_line_height = self->mono_line_height;
+}
+
+/* Characters of text in @markup, and its line breaks */
+static void
+count_markup (const char *markup,
+              gsize      *n_chars,
+              gsize      *n_breaks)
+{
+  *n_chars = 0;
+  *n_breaks = 0;
+
+  for (const char *p = markup; p != NULL && *p != '\0'; p++)
+    {
+      if (*p == '<')
+        {
+          p = strchr (p, '>');
+          if (p == NULL)
+            break;
+        }
+      else if (*p == '\n')
+        (*n_breaks)++;
+      else if ((*p & 0xC0) != 0x80 && *p != ';')
+        (*n_chars)++;
+    }
+}
+
+static int
+estimate_block (ConfabMarkdownView        *self,
+                const ConfabMarkdownBlock *block,
+                int                        width)
+{
+  ConfabMarkdownBlockKind kind = confab_markdown_block_get_kind (block);
+  gsize n_chars, n_breaks;
+
+  switch (kind)
+    {
+    case CONFAB_MARKDOWN_BLOCK_CODE:
+      {
+        const char *code = confab_markdown_block_get_code (block);
+        gsize n_lines = 0;
+
+        for (const char *p = code; p != NULL && *p != '\0'; p++)
+          if (*p == '\n')
+            n_lines++;
+        /* The header with the language and Copy, the margins */
+        return MAX (n_lines, 1) * self->mono_line_height + 56;
+      }
+
+    case CONFAB_MARKDOWN_BLOCK_TABLE:
+      return confab_markdown_block_get_n_rows (block) * (self->line_height + 12) + 4;
+
+    case CONFAB_MARKDOWN_BLOCK_RULE:
+      return 10;
+
+    case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+    case CONFAB_MARKDOWN_BLOCK_HEADING:
+    case CONFAB_MARKDOWN_BLOCK_QUOTE:
+    case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+    default:
+      {
+        int per_line = MAX (10, (width - indent_for (block)) / self->char_width);
+        int height;
+
+        count_markup (confab_markdown_block_get_markup (block), &n_chars, &n_breaks);
+        height = (int) ((n_chars + per_line - 1) / per_line + n_breaks) * self->line_height;
+        if (kind == CONFAB_MARKDOWN_BLOCK_HEADING)
+          height = height * 3 / 2 + 4;
+        return MAX (height, self->line_height);
+      }
+    }
+}
+
+/* The estimate of blocks [@start, @end) */
+static int
+estimate_blocks (ConfabMarkdownView *self,
+                 guint               start,
+                 guint               end,
+                 int                 width)
+{
+  int height = 0;
+
+  ensure_metrics (self);
+
+  for (guint pos = start; pos < end; pos++)
+    height += estimate_block (self, get_child (self, pos)->block, width) + BLOCK_SPACING;
+
+  return MAX (0, height - BLOCK_SPACING);
+}
+
+/* The height page @index takes at @width: measured when built, as last
+ * built when not, estimated when never built. */
+static int
+page_height (ConfabMarkdownView *self,
+             guint               index,
+             int                 width,
+             int                *box_height)
+{
+  Page *page = get_page (self, index);
+  guint start = index * PAGE_SIZE;
+  guint end = page_end (self, index);
+
+  *box_height = 0;
+
+  if (page->box != NULL)
+    {
+      guint made = start;
+      int height;
+
+      gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, width, NULL, box_height, NULL, NULL);
+      height = *box_height;
+
+      /* Blocks still to make in it, after those made */
+      while (made < end && get_child (self, made)->widget != NULL)
+        made++;
+      if (made < end)
+        height += (made > start ? BLOCK_SPACING : 0) + estimate_blocks (self, made, end, width);
+
+      return height;
+    }
+
+  if (page->height >= 0 && page->width == width)
+    return page->height;
+
+  /* Built at another width: as the estimate scales. */
+  if (page->height >= 0 && page->width > 0)
+    {
+      int then = estimate_blocks (self, start, end, page->width);
+      int now = estimate_blocks (self, start, end, width);
+
+      return then > 0 ? (int) ((gint64) page->height * now / then) : page->height;
+    }
+
+  return estimate_blocks (self, start, end, width);
+}
+
+static gboolean
+page_complete (ConfabMarkdownView *self,
+               guint               index)
+{
+  guint end = page_end (self, index);
+
+  return get_page (self, index)->box != NULL &&
+         (end == index * PAGE_SIZE || get_child (self, end - 1)->widget != NULL);
+}
+
+/* What the scrolled window shows, in the view's coordinates, as the
+ * current allocations have it; remembered for get_shown(). */
+static gboolean
+compute_shown (ConfabMarkdownView *self,
+               graphene_rect_t    *shown)
+{
+  GtkWidget *scroller;
+
+  if (self->vadjustment == NULL || self->last_width <= 0)
+    return FALSE;
+
+  scroller = gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
+  if (scroller == NULL || !gtk_widget_compute_bounds (scroller, GTK_WIDGET (self), shown))
+    return FALSE;
+
+  self->shown = *shown;
+  self->shown_value = gtk_adjustment_get_value (self->vadjustment);
+  self->shown_known = TRUE;
+
+  return TRUE;
+}
+
+/* The same before this frame's layout: a view that only moved is neither
+ * allocated nor drawn again, so what shows is what it was when last
+ * computed, moved by as much as the window scrolled since. */
+static gboolean
+get_shown (ConfabMarkdownView *self,
+           graphene_rect_t    *shown)
+{
+  if (self->vadjustment == NULL || !self->shown_known)
+    return FALSE;
+
+  *shown = self->shown;
+  shown->origin.y += gtk_adjustment_get_value (self->vadjustment) - self->shown_value;
+
+  return TRUE;
+}
+
+static gboolean
+contains_focus (ConfabMarkdownView *self,
+                GtkWidget          *box)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  return focus != NULL && (focus == box || gtk_widget_is_ancestor (focus, box));
+}
+
+/* Builds the pages near what shows and throws away those far from it; with
+ * @limited, within the frame's budget. Returns whether more is to be made. */
+static gboolean
+update_pages (ConfabMarkdownView *self,
+              gboolean            limited)
+{
+  graphene_rect_t shown;
+  g_autofree guint *order = NULL;
+  guint n_wanted = 0;
+  gboolean geometry;
+
+  if (self->pages->len == 0)
+    return FALSE;
+
+  order = g_new (guint, self->pages->len);
+  geometry = limited && get_shown (self, &shown);
+
+  if (geometry)
+    {
+      double screen = MAX (shown.size.height, 100);
+      double build_top = shown.origin.y - BUILD_SCREENS * screen;
+      double build_bottom = shown.origin.y + shown.size.height + BUILD_SCREENS * screen;
+      double keep_top = shown.origin.y - KEEP_SCREENS * screen;
+      double keep_bottom = shown.origin.y + shown.size.height + KEEP_SCREENS * screen;
+      guint n_near = 0;
+      int y = 0;
+
+      /* Where each page is now, as the next allocation will put it */
+      for (guint i = 0; i < self->pages->len; i++)
+        {
+          Page *page = get_page (self, i);
+          int box_height;
+          int height = page_height (self, i, self->last_width, &box_height);
+
+          if (y + height >= keep_top && y <= keep_bottom)
+            {
+              if (y + height >= build_top && y <= build_bottom)
+                {
+                  /* Those on screen first, then the margins */
+                  if (y + height >= shown.origin.y && y <= shown.origin.y + shown.size.height)
+                    {
+                      memmove (order + n_near + 1, order + n_near, (n_wanted - n_near) * sizeof (guint));
+                      order[n_near++] = i;
+                    }
+                  else
+                    order[n_wanted] = i;
+                  n_wanted++;
+                }
+            }
+          else if (page->box != NULL && !contains_focus (self, page->box))
+            destroy_page (self, i);
+
+          y += height + BLOCK_SPACING;
+        }
+    }
+  else if (self->vadjustment != NULL)
+    {
+      /* In a scrolled window, not placed yet: a chat shows the ends of
+       * messages first. */
+      for (guint i = 0; i < self->pages->len; i++)
+        order[n_wanted++] = self->pages->len - 1 - i;
+    }
+  else
+    {
+      for (guint i = 0; i < self->pages->len; i++)
+        order[n_wanted++] = i;
+    }
+
+  for (guint j = 0; j < n_wanted; j++)
+    {
+      guint index = order[j];
+
+      if (get_page (self, index)->box == NULL)
+        {
+          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block))
+            return TRUE;
+          build_page (self, index);
+        }
+
+      for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
+        {
+          Child *child = get_child (self, pos);
+
+          if (child->widget != NULL)
+            continue;
+          if (limited && !budget_allows (child->block))
+            return TRUE;
+          make_block_widget (self, pos);
+          if (limited)
+            budget_spend (child->block);
+        }
+    }
+
+  return FALSE;
+}
+
+/* Blocks */
+
+/* Makes children[start..] hold the blocks of @doc; block widgets already
+ * made are updated or replaced, new blocks get theirs when their page is
+ * built. Returns how many of children[start..start + n_checked) changed. */
 static guint
 update_children (ConfabMarkdownView *self,
                  guint               start,
                  ConfabMarkdownDoc  *doc,
-                 guint               first,
-                 guint               n_checked,
-                 gboolean            limited,
-                 guint              *done)
+                 guint               n_checked)
 {
   guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
+  guint old_len = self->children->len;
   guint n_changed = 0;
+  gboolean changed = FALSE;
 
-  for (guint i = first; i < n_blocks; i++)
+  for (guint i = 0; i < n_blocks; i++)
     {
       const ConfabMarkdownBlock *block = confab_markdown_doc_get_block (doc, i);
       guint pos = start + i;
 
       if (pos < self->children->len)
         {
-          Child *child = &g_array_index (self->children, Child, pos);
+          Child *child = get_child (self, pos);
 
           if (confab_markdown_block_equal (child->block, block))
             continue;
@@ -568,49 +993,54 @@ update_children (ConfabMarkdownView *self,
           if (i < n_checked)
             n_changed++;
 
-          if (!update_widget (child, block))
+          if (child->widget != NULL && !update_widget (child, block))
             {
               GtkWidget *old_widget = child->widget;
 
               create_widget (child, block);
-              replace_block_widget (self, old_widget, child->widget);
+              gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (old_widget)),
+                                          child->widget, old_widget);
+              gtk_box_remove (GTK_BOX (gtk_widget_get_parent (old_widget)), old_widget);
             }
 
           confab_markdown_block_free (child->block);
           child->block = confab_markdown_block_copy (block);
+          forget_page_height (self, pos / PAGE_SIZE);
+          changed = TRUE;
         }
       else
         {
           Child child = { 0, };
 
-          if (limited && !budget_allows (block))
-            {
-              *done = i;
-              return n_changed;
-            }
-
-          create_widget (&child, block);
           child.block = confab_markdown_block_copy (block);
-          append_block_widget (self, child.widget);
           g_array_append_val (self->children, child);
-          if (limited)
-            budget_spend (block);
+          changed = TRUE;
         }
     }
 
   for (guint pos = start + n_blocks; pos < self->children->len; pos++)
     {
-      Child *child = &g_array_index (self->children, Child, pos);
+      Child *child = get_child (self, pos);
 
       if (pos - start < n_checked)
         n_changed++;
-      remove_block_widget (self, child->widget);
+      if (child->widget != NULL)
+        gtk_box_remove (GTK_BOX (gtk_widget_get_parent (child->widget)), child->widget);
+      changed = TRUE;
     }
 
   if (self->children->len > start + n_blocks)
     g_array_set_size (self->children, start + n_blocks);
 
-  *done = n_blocks;
+  /* The pages that gained or lost blocks */
+  for (guint i = MIN (old_len, self->children->len) / PAGE_SIZE; i < self->pages->len; i++)
+    forget_page_height (self, i);
+  sync_pages (self);
+
+  /* Pages not built change height without a widget saying so. */
+  if (changed)
+    gtk_widget_queue_resize (GTK_WIDGET (self));
+
   return n_changed;
 }
 
@@ -622,82 +1052,42 @@ reset_frozen (ConfabMarkdownView *self)
   self->next_number = 0;
 }
 
+/* Parses the text and updates the blocks: while streaming, only the open
+ * tail; at the end, the final text whole (frozen blocks were right unless a
+ * link reference defined late changed them; equal blocks keep their widgets
+ * either way). */
 static void
-drop_doc (ConfabMarkdownView *self)
+render (ConfabMarkdownView *self)
 {
-  g_clear_pointer (&self->doc, confab_markdown_doc_unref);
-  self->doc_done = 0;
-  self->doc_changed = 0;
-}
-
-/* Blocks are frozen once they have their widgets. */
-static void
-freeze_stable (ConfabMarkdownView *self)
-{
-  if (confab_markdown_doc_get_stable_length (self->doc) == 0)
-    return;
-
-  self->n_frozen += confab_markdown_doc_get_n_stable_blocks (self->doc);
-  self->frozen_len += confab_markdown_doc_get_stable_length (self->doc);
-  self->next_number = confab_markdown_doc_get_next_number (self->doc);
-}
-
-/* Renders the text; with @limited, within the frame's budget, leaving the view
- * dirty when there is more to make. The text is parsed once however many
- * frames making its widgets takes. */
-static void
-render (ConfabMarkdownView *self,
-        gboolean            limited)
-{
-  guint start = self->streaming ? self->n_frozen : 0;
-  guint n_checked = self->streaming ? 0 : self->n_frozen;
+  g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  guint n_changed;
 
   self->dirty = FALSE;
   self->render_count++;
+  self->parse_count++;
 
-  /* While streaming, only the open tail; at the end, the final text whole:
-   * frozen blocks were right unless a link reference defined late changed
-   * them, and equal blocks keep their widgets either way. */
-  if (self->doc == NULL)
-    self->parse_count++;
-
-  if (self->doc == NULL && self->streaming)
-    self->doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
-                                                 self->text->len - self->frozen_len,
-                                                 self->next_number);
-  else if (self->doc == NULL)
-    self->doc = confab_markdown_parse (self->text->str, self->text->len);
-
-  self->doc_changed += update_children (self, start, self->doc, self->doc_done,
-                                        n_checked, limited, &self->doc_done);
-
-  if (self->doc_done < confab_markdown_doc_get_n_blocks (self->doc))
+  if (self->streaming)
     {
-      self->dirty = TRUE;
+      doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
+                                             self->text->len - self->frozen_len,
+                                             self->next_number);
+      update_children (self, self->n_frozen, doc, 0);
 
-      /* The finished blocks have their widgets: freeze them, so that the
-       * next frames parse only what follows them. */
-      if (self->streaming &&
-          confab_markdown_doc_get_stable_length (self->doc) > 0 &&
-          self->doc_done >= confab_markdown_doc_get_n_stable_blocks (self->doc))
+      if (confab_markdown_doc_get_stable_length (doc) > 0)
         {
-          freeze_stable (self);
-          drop_doc (self);
+          self->n_frozen += confab_markdown_doc_get_n_stable_blocks (doc);
+          self->frozen_len += confab_markdown_doc_get_stable_length (doc);
+          self->next_number = confab_markdown_doc_get_next_number (doc);
         }
       return;
     }
 
-  if (!self->streaming)
-    {
-      if (self->ending)
-        self->n_fixed_at_end = self->doc_changed;
-      self->ending = FALSE;
-      reset_frozen (self);
-    }
-  else
-    freeze_stable (self);
-
-  drop_doc (self);
+  doc = confab_markdown_parse (self->text->str, self->text->len);
+  n_changed = update_children (self, 0, doc, self->n_frozen);
+  if (self->ending)
+    self->n_fixed_at_end = n_changed;
+  self->ending = FALSE;
+  reset_frozen (self);
 }
 
 static void ensure_tick (ConfabMarkdownView *self);
@@ -713,10 +1103,10 @@ tick_cb (GtkWidget     *widget,
   start_frame_budget (frame_clock);
 
   if (self->dirty)
-    render (self, TRUE);
+    render (self);
 
   /* More to make: the next frame goes on. */
-  if (self->dirty)
+  if (update_pages (self, TRUE))
     ensure_tick (self);
 
   return G_SOURCE_REMOVE;
@@ -732,20 +1122,166 @@ ensure_tick (ConfabMarkdownView *self)
 static void
 schedule_render (ConfabMarkdownView *self)
 {
-  drop_doc (self);
   self->dirty = TRUE;
   ensure_tick (self);
 }
 
-/* Drawing: a reply of thousands of blocks is one tall widget, of which a
- * screenful shows. Only the pages near what the scrolled window shows are
+/* Layout: the built pages, and the room of the others */
+
+static void
+confab_markdown_view_measure (GtkWidget      *widget,
+                              GtkOrientation  orientation,
+                              int             for_size,
+                              int            *minimum,
+                              int            *natural,
+                              int            *minimum_baseline,
+                              int            *natural_baseline)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+
+  *minimum = *natural = 0;
+
+  if (orientation == GTK_ORIENTATION_HORIZONTAL)
+    {
+      for (guint i = 0; i < self->pages->len; i++)
+        {
+          Page *page = get_page (self, i);
+          int min, nat;
+
+          if (page->box == NULL)
+            continue;
+          gtk_widget_measure (page->box, orientation, -1, &min, &nat, NULL, NULL);
+          *minimum = MAX (*minimum, min);
+          *natural = MAX (*natural, nat);
+        }
+      return;
+    }
+
+  if (for_size < 0)
+    for_size = self->last_width > 0 ? self->last_width : 600;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      int box_height;
+
+      *minimum += page_height (self, i, for_size, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
+    }
+  *natural = *minimum;
+}
+
+static void
+layout_cb (GdkFrameClock      *frame_clock,
+           ConfabMarkdownView *self)
+{
+  double correction = self->correction;
+
+  self->correction = 0;
+  if (correction != 0 && self->vadjustment != NULL)
+    gtk_adjustment_set_value (self->vadjustment,
+                              gtk_adjustment_get_value (self->vadjustment) + correction);
+}
+
+/* Pages above the scrolled window's top edge that change height (built for
+ * the first time, say, where an estimate stood) would move what shows: the
+ * window scrolls by as much, after this layout. */
+static void
+keep_content_still (ConfabMarkdownView *self)
+{
+  graphene_rect_t shown;
+  double value, bottom;
+  int anchor = -1;
+
+  if (!compute_shown (self, &shown) ||
+      shown.origin.y < 0 || shown.origin.y >= gtk_widget_get_height (GTK_WIDGET (self)))
+    {
+      self->anchor_page = -1;
+      return;
+    }
+
+  value = gtk_adjustment_get_value (self->vadjustment);
+  bottom = gtk_adjustment_get_upper (self->vadjustment) - gtk_adjustment_get_page_size (self->vadjustment);
+
+  if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len && value < bottom - 2)
+    {
+      double expected = self->anchor_offset - (value - self->anchor_value);
+      double actual = get_page (self, self->anchor_page)->y - shown.origin.y;
+
+      if (ABS (actual - expected) >= 1)
+        self->correction += actual - expected;
+    }
+
+  for (guint i = 0; i < self->pages->len && anchor < 0; i++)
+    {
+      Page *page = get_page (self, i);
+
+      if (page->y + page->shown > shown.origin.y)
+        anchor = i;
+    }
+
+  self->anchor_page = anchor;
+  if (anchor >= 0)
+    {
+      self->anchor_offset = get_page (self, anchor)->y - shown.origin.y - self->correction;
+      self->anchor_value = value + self->correction;
+    }
+
+  /* Usually in this frame's layout already, whose end applies it. */
+  if (self->correction != 0 && self->layout_clock != NULL)
+    gdk_frame_clock_request_phase (self->layout_clock, GDK_FRAME_CLOCK_PHASE_LAYOUT);
+}
+
+static void
+confab_markdown_view_size_allocate (GtkWidget *widget,
+                                    int        width,
+                                    int        height,
+                                    int        baseline)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+  gboolean missing = FALSE;
+  int y = 0;
+
+  self->last_width = width;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      Page *page = get_page (self, i);
+      int box_height;
+      int page_h = page_height (self, i, width, &box_height);
+
+      if (page->box != NULL)
+        gtk_widget_allocate (page->box, width, box_height, -1,
+                             gsk_transform_translate (NULL, &GRAPHENE_POINT_INIT (0, y)));
+      if (page_complete (self, i))
+        {
+          page->height = page_h;
+          page->width = width;
+        }
+      else
+        missing = TRUE;
+
+      page->y = y;
+      page->shown = page_h;
+      y += page_h + BLOCK_SPACING;
+    }
+
+  keep_content_still (self);
+
+  /* What shows may have changed: build or throw away pages. */
+  if (self->vadjustment != NULL || missing)
+    ensure_tick (self);
+}
+
+/* Drawing: only the built pages near what the scrolled window shows are
  * drawn, and the view is drawn again when that changes. */
 
 static void
 scrolled_cb (ConfabMarkdownView *self)
 {
-  if (self->culled)
+  /* Drawn again, it learns where it is now. */
+  if (self->culled || self->pages->len > 1)
     gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->pages->len > 1)
+    ensure_tick (self);
 }
 
 static void
@@ -778,8 +1314,40 @@ confab_markdown_view_unroot (GtkWidget *widget)
       g_signal_handlers_disconnect_by_func (self->vadjustment, scrolled_cb, self);
       g_clear_object (&self->vadjustment);
     }
+  self->anchor_page = -1;
+  self->correction = 0;
+  self->shown_known = FALSE;
 
   GTK_WIDGET_CLASS (confab_markdown_view_parent_class)->unroot (widget);
+}
+
+static void
+confab_markdown_view_realize (GtkWidget *widget)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+
+  GTK_WIDGET_CLASS (confab_markdown_view_parent_class)->realize (widget);
+
+  /* After the window's own layout, to scroll back what moved */
+  self->layout_clock = gtk_widget_get_frame_clock (widget);
+  if (self->layout_clock != NULL)
+    g_signal_connect_object (self->layout_clock, "layout", G_CALLBACK (layout_cb),
+                             self, G_CONNECT_AFTER);
+}
+
+static void
+confab_markdown_view_unrealize (GtkWidget *widget)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
+
+  if (self->layout_clock != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->layout_clock, layout_cb, self);
+      self->layout_clock = NULL;
+    }
+  self->correction = 0;
+
+  GTK_WIDGET_CLASS (confab_markdown_view_parent_class)->unrealize (widget);
 }
 
 static void
@@ -787,29 +1355,21 @@ confab_markdown_view_snapshot (GtkWidget   *widget,
                                GtkSnapshot *snapshot)
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
-  GtkWidget *scroller = NULL;
   graphene_rect_t shown;
-  gboolean cull = FALSE;
-
-  /* The scrolled window's area, in the view's coordinates. */
-  if (self->vadjustment != NULL)
-    scroller = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
-  if (scroller != NULL)
-    cull = gtk_widget_compute_bounds (scroller, widget, &shown);
+  gboolean cull = compute_shown (self, &shown);
 
   self->culled = FALSE;
   self->first_drawn = 0;
   self->n_drawn = 0;
 
-  for (GtkWidget *page = gtk_widget_get_first_child (widget);
-       page != NULL;
-       page = gtk_widget_get_next_sibling (page))
+  for (guint i = 0; i < self->pages->len; i++)
     {
-      graphene_rect_t bounds;
+      Page *page = get_page (self, i);
 
-      if (cull && gtk_widget_compute_bounds (page, widget, &bounds) &&
-          (bounds.origin.y + bounds.size.height < shown.origin.y - DRAW_MARGIN ||
-           bounds.origin.y > shown.origin.y + shown.size.height + DRAW_MARGIN))
+      if (page->box == NULL ||
+          (cull &&
+           (page->y + page->shown < shown.origin.y - DRAW_MARGIN ||
+            page->y > shown.origin.y + shown.size.height + DRAW_MARGIN)))
         {
           self->culled = TRUE;
           if (self->n_drawn == 0)
@@ -817,7 +1377,7 @@ confab_markdown_view_snapshot (GtkWidget   *widget,
           continue;
         }
 
-      gtk_widget_snapshot_child (widget, page, snapshot);
+      gtk_widget_snapshot_child (widget, page->box, snapshot);
       self->n_drawn++;
     }
 }
@@ -836,8 +1396,8 @@ confab_markdown_view_dispose (GObject *object)
       self->tick_id = 0;
     }
 
-  drop_doc (self);
   g_array_set_size (self->children, 0);
+  g_array_set_size (self->pages, 0);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
 
@@ -851,6 +1411,7 @@ confab_markdown_view_finalize (GObject *object)
 
   g_string_free (self->text, TRUE);
   g_array_unref (self->children);
+  g_array_unref (self->pages);
 
   G_OBJECT_CLASS (confab_markdown_view_parent_class)->finalize (object);
 }
@@ -925,24 +1486,24 @@ confab_markdown_view_class_init (ConfabMarkdownViewClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  widget_class->measure = confab_markdown_view_measure;
+  widget_class->size_allocate = confab_markdown_view_size_allocate;
+  widget_class->realize = confab_markdown_view_realize;
+  widget_class->unrealize = confab_markdown_view_unrealize;
   widget_class->root = confab_markdown_view_root;
   widget_class->unroot = confab_markdown_view_unroot;
   widget_class->snapshot = confab_markdown_view_snapshot;
 
-  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "markdownview");
 }
 
 static void
 confab_markdown_view_init (ConfabMarkdownView *self)
 {
-  GtkLayoutManager *layout = gtk_widget_get_layout_manager (GTK_WIDGET (self));
-
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (layout), GTK_ORIENTATION_VERTICAL);
-  gtk_box_layout_set_spacing (GTK_BOX_LAYOUT (layout), BLOCK_SPACING);
-
   self->text = g_string_new (NULL);
   self->children = g_array_new (FALSE, TRUE, sizeof (Child));
+  self->pages = g_array_new (FALSE, TRUE, sizeof (Page));
+  self->anchor_page = -1;
 
   g_array_set_clear_func (self->children, child_clear);
 }
@@ -1062,7 +1623,6 @@ confab_markdown_view_set_streaming (ConfabMarkdownView *self,
     return;
 
   self->streaming = streaming;
-  drop_doc (self);
 
   if (!streaming)
     {
@@ -1099,7 +1659,8 @@ confab_markdown_view_flush (ConfabMarkdownView *self)
     }
 
   if (self->dirty)
-    render (self, FALSE);
+    render (self);
+  update_pages (self, FALSE);
 }
 
 guint
@@ -1124,18 +1685,44 @@ confab_markdown_view_get_drawn_pages (ConfabMarkdownView *self,
                                       guint              *n_drawn,
                                       guint              *n_pages)
 {
-  guint n = 0;
-
   g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
-
-  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (self));
-       page != NULL;
-       page = gtk_widget_get_next_sibling (page))
-    n++;
 
   *first = self->first_drawn;
   *n_drawn = self->n_drawn;
-  *n_pages = n;
+  *n_pages = self->pages->len;
+}
+
+void
+confab_markdown_view_get_built (ConfabMarkdownView *self,
+                                guint              *first_page,
+                                guint              *n_built,
+                                guint              *n_made)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  *first_page = G_MAXUINT;
+  *n_built = 0;
+  *n_made = 0;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      if (get_page (self, i)->box == NULL)
+        continue;
+      *first_page = MIN (*first_page, i);
+      (*n_built)++;
+    }
+
+  for (guint pos = 0; pos < self->children->len; pos++)
+    if (get_child (self, pos)->widget != NULL)
+      (*n_made)++;
+}
+
+gboolean
+confab_markdown_view_is_settled (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
+
+  return !self->dirty && self->tick_id == 0 && self->correction == 0;
 }
 
 guint
