@@ -21,19 +21,23 @@ struct _ConfabMessageRow
 
   /* Template widgets */
   GtkWidget          *bubble;
-  GtkWidget          *cancel_button;
-  GtkWidget          *continue_button;
   GtkLabel           *caption_label;
   GtkBox             *content_box;
   GtkButton          *copy_button;
+  GtkLabel           *role_label;
+  GtkSpinner         *spinner;
+
+  /* Made when first needed: most messages have neither (a row costs a
+   * third of the widgets without them, and rows are made when a
+   * conversation opens). */
+  GtkExpander        *reasoning_expander;
+  GtkLabel           *reasoning_label;
   GtkWidget          *error_box;
   GtkLabel           *error_label;
   GtkWidget          *preferences_button;
-  GtkExpander        *reasoning_expander;
-  GtkLabel           *reasoning_label;
-  GtkButton          *retry_button;
-  GtkLabel           *role_label;
-  GtkSpinner         *spinner;
+  GtkWidget          *cancel_button;
+  GtkWidget          *continue_button;
+  GtkWidget          *retry_button;
 
   /* Owned */
   ConfabMessage      *message;
@@ -54,6 +58,91 @@ display_limit (ConfabMessage *message)
 {
   return confab_message_get_role (message) == CONFAB_ROLE_USER ? USER_DISPLAY_LIMIT
                                                                 : ASSISTANT_DISPLAY_LIMIT;
+}
+
+/* @action_name takes a message id when @with_id */
+static GtkWidget *
+add_action_button (GtkWidget  *box,
+                   const char *label,
+                   const char *action_name,
+                   gboolean    with_id)
+{
+  GtkWidget *button = gtk_button_new_with_mnemonic (label);
+
+  if (with_id)
+    gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "x", (gint64) 0);
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), action_name);
+  gtk_widget_set_visible (button, FALSE);
+  gtk_box_append (GTK_BOX (box), button);
+
+  return button;
+}
+
+/* The box that says what went wrong, with what can be done about it */
+static void
+ensure_error_box (ConfabMessageRow *self)
+{
+  GtkWidget *message_box;
+  GtkWidget *buttons;
+  GtkWidget *icon;
+
+  if (self->error_box != NULL)
+    return;
+
+  self->error_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_add_css_class (self->error_box, "error-box");
+  gtk_widget_add_css_class (self->error_box, "card");
+  gtk_widget_set_visible (self->error_box, FALSE);
+  gtk_box_insert_child_after (GTK_BOX (self->bubble), self->error_box, GTK_WIDGET (self->spinner));
+
+  message_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+  gtk_box_append (GTK_BOX (self->error_box), message_box);
+
+  icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+  gtk_widget_set_valign (icon, GTK_ALIGN_START);
+  gtk_box_append (GTK_BOX (message_box), icon);
+
+  self->error_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->error_label, 0.0);
+  gtk_label_set_wrap (self->error_label, TRUE);
+  gtk_label_set_wrap_mode (self->error_label, PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (self->error_label, TRUE);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->error_label), TRUE);
+  gtk_box_append (GTK_BOX (message_box), GTK_WIDGET (self->error_label));
+
+  buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
+  gtk_box_append (GTK_BOX (self->error_box), buttons);
+
+  self->preferences_button = add_action_button (buttons, _("Open _Preferences"), "app.preferences", FALSE);
+  self->cancel_button = add_action_button (buttons, _("_Cancel"), "chat.stop", FALSE);
+  self->continue_button = add_action_button (buttons, _("C_ontinue"), "chat.continue", TRUE);
+  gtk_widget_set_tooltip_text (self->continue_button, _("Ask for the rest of this reply"));
+  self->retry_button = add_action_button (buttons, _("_Retry"), "chat.retry", TRUE);
+  gtk_widget_add_css_class (self->retry_button, "suggested-action");
+  gtk_widget_set_visible (self->retry_button, TRUE);
+}
+
+/* The model's reasoning, folded away */
+static void
+ensure_reasoning (ConfabMessageRow *self)
+{
+  if (self->reasoning_expander != NULL)
+    return;
+
+  self->reasoning_expander = GTK_EXPANDER (gtk_expander_new (_("Thinking")));
+  gtk_widget_add_css_class (GTK_WIDGET (self->reasoning_expander), "reasoning");
+  gtk_box_insert_child_after (GTK_BOX (self->bubble), GTK_WIDGET (self->reasoning_expander),
+                              GTK_WIDGET (self->role_label));
+
+  self->reasoning_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->reasoning_label, 0.0);
+  gtk_label_set_wrap (self->reasoning_label, TRUE);
+  gtk_label_set_wrap_mode (self->reasoning_label, PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (self->reasoning_label, TRUE);
+  gtk_widget_set_margin_top (GTK_WIDGET (self->reasoning_label), 6);
+  gtk_widget_add_css_class (GTK_WIDGET (self->reasoning_label), "dim-label");
+  gtk_expander_set_child (self->reasoning_expander, GTK_WIDGET (self->reasoning_label));
 }
 
 static char *
@@ -197,8 +286,16 @@ update_reasoning (ConfabMessageRow *self)
 {
   const char *reasoning = self->message ? confab_message_get_reasoning (self->message) : "";
 
+  if (*reasoning == '\0')
+    {
+      if (self->reasoning_expander != NULL)
+        gtk_widget_set_visible (GTK_WIDGET (self->reasoning_expander), FALSE);
+      return;
+    }
+
+  ensure_reasoning (self);
   gtk_label_set_text (self->reasoning_label, reasoning);
-  gtk_widget_set_visible (GTK_WIDGET (self->reasoning_expander), *reasoning != '\0');
+  gtk_widget_set_visible (GTK_WIDGET (self->reasoning_expander), TRUE);
 }
 
 static gboolean
@@ -215,10 +312,15 @@ update_retry (ConfabMessageRow *self)
   if (retry_at == 0)
     {
       g_clear_handle_id (&self->countdown_source, g_source_remove);
-      gtk_widget_set_visible (self->cancel_button, FALSE);
-      gtk_widget_set_visible (GTK_WIDGET (self->retry_button), TRUE);
+      if (self->error_box != NULL)
+        {
+          gtk_widget_set_visible (self->cancel_button, FALSE);
+          gtk_widget_set_visible (self->retry_button, TRUE);
+        }
       return FALSE;
     }
+
+  ensure_error_box (self);
 
   seconds = MAX (0, (retry_at - g_get_real_time () + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
   text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
@@ -231,7 +333,7 @@ update_retry (ConfabMessageRow *self)
   gtk_label_set_text (self->error_label, text);
   gtk_widget_set_visible (self->cancel_button, TRUE);
   gtk_widget_set_visible (self->continue_button, FALSE);
-  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
+  gtk_widget_set_visible (self->retry_button, FALSE);
   gtk_widget_set_visible (self->error_box, TRUE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
 
@@ -260,6 +362,7 @@ update_state (ConfabMessageRow *self)
   const char *error;
   const char *kind;
   gboolean failed;
+  gboolean show_error;
 
   if (self->message == NULL)
     return;
@@ -268,16 +371,29 @@ update_state (ConfabMessageRow *self)
   error = confab_message_get_error (self->message);
   kind = confab_message_get_error_kind (self->message);
   failed = state == CONFAB_MESSAGE_STATE_ERROR || state == CONFAB_MESSAGE_STATE_INTERRUPTED;
+  show_error = confab_message_get_role (self->message) == CONFAB_ROLE_ASSISTANT &&
+               (failed || state == CONFAB_MESSAGE_STATE_STOPPED);
 
   confab_markdown_view_set_streaming (self->content_view,
                                       state == CONFAB_MESSAGE_STATE_STREAMING);
+  gtk_widget_set_visible (GTK_WIDGET (self->copy_button),
+                          state != CONFAB_MESSAGE_STATE_STREAMING);
+
+  if (!show_error && confab_message_get_retry_at (self->message) == 0)
+    {
+      if (self->error_box != NULL)
+        gtk_widget_set_visible (self->error_box, FALSE);
+      update_content (self);
+      update_caption (self);
+      update_retry (self);
+      return;
+    }
 
   if (state == CONFAB_MESSAGE_STATE_INTERRUPTED && (error == NULL || *error == '\0'))
     error = _("The reply was interrupted before it finished. The text so far is kept.");
 
-  gtk_widget_set_visible (self->error_box,
-                          confab_message_get_role (self->message) == CONFAB_ROLE_ASSISTANT &&
-                          (failed || state == CONFAB_MESSAGE_STATE_STOPPED));
+  ensure_error_box (self);
+  gtk_widget_set_visible (self->error_box, show_error);
   gtk_label_set_text (self->error_label,
                       state == CONFAB_MESSAGE_STATE_STOPPED ? _("You stopped this reply.")
                                                             : (error ? error : ""));
@@ -292,8 +408,6 @@ update_state (ConfabMessageRow *self)
                           (state == CONFAB_MESSAGE_STATE_INTERRUPTED ||
                            state == CONFAB_MESSAGE_STATE_STOPPED) &&
                           confab_message_get_content_length (self->message) > 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->copy_button),
-                          state != CONFAB_MESSAGE_STATE_STREAMING);
 
   update_content (self);
   update_caption (self);
@@ -338,17 +452,9 @@ confab_message_row_class_init (ConfabMessageRowClass *klass)
   gtk_widget_class_set_css_name (widget_class, "messagerow");
 
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, bubble);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, cancel_button);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, continue_button);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, caption_label);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, content_box);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, copy_button);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, error_box);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, error_label);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, preferences_button);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, reasoning_expander);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, reasoning_label);
-  gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, retry_button);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, role_label);
   gtk_widget_class_bind_template_child (widget_class, ConfabMessageRow, spinner);
 }
@@ -436,7 +542,8 @@ confab_message_row_set_message (ConfabMessageRow *self,
       gtk_widget_set_halign (self->bubble, GTK_ALIGN_FILL);
     }
 
-  gtk_expander_set_expanded (self->reasoning_expander, FALSE);
+  if (self->reasoning_expander != NULL)
+    gtk_expander_set_expanded (self->reasoning_expander, FALSE);
   update_reasoning (self);
   update_state (self);
 }
