@@ -1435,7 +1435,9 @@ wait_settled (ConfabMarkdownView *view)
   g_source_remove (timeout_id);
 }
 
-/* A block widget that the scrolled window shows, and where */
+/* The first paragraph that the scrolled window shows whole, after a block
+ * made before it (so that nothing made later lies between it and the top
+ * edge), and where */
 static GtkWidget *
 find_shown_block (ConfabMarkdownView *view,
                   GtkWidget          *scroller,
@@ -1447,7 +1449,9 @@ find_shown_block (ConfabMarkdownView *view,
     {
       graphene_rect_t bounds;
 
-      if (gtk_widget_compute_bounds (blocks->pdata[i], scroller, &bounds) &&
+      if (GTK_IS_LABEL (blocks->pdata[i]) &&
+          gtk_widget_get_prev_sibling (blocks->pdata[i]) != NULL &&
+          gtk_widget_compute_bounds (blocks->pdata[i], scroller, &bounds) &&
           bounds.origin.y >= 0 && bounds.origin.y < gtk_widget_get_height (scroller) / 2)
         {
           *y = bounds.origin.y;
@@ -1603,10 +1607,112 @@ test_view_long_text_over_frames (void)
   /* Pages above what showed were built on the way. */
   g_assert_cmpuint (n_built_above, >, 0);
 
+  /* All pages back to estimates and built again: what shows at the top
+   * stays where it was. */
+  wait_settled (view);
+  anchor = find_shown_block (view, scroller, &anchor_y);
+  g_assert_nonnull (anchor);
+  g_free (anchor_text);
+  anchor_text = g_strdup (gtk_label_get_text (GTK_LABEL (anchor)));
+  confab_markdown_view_forget_pages (view);
+  wait_settled (view);
+  {
+    g_autoptr(GPtrArray) blocks = list_blocks (view);
+    graphene_rect_t bounds;
+
+    anchor = NULL;
+    for (guint i = 0; i < blocks->len && anchor == NULL; i++)
+      if (GTK_IS_LABEL (blocks->pdata[i]) &&
+          g_strcmp0 (gtk_label_get_text (blocks->pdata[i]), anchor_text) == 0)
+        anchor = blocks->pdata[i];
+    g_assert_nonnull (anchor);
+    g_assert_true (gtk_widget_compute_bounds (anchor, scroller, &bounds));
+    g_assert_cmpfloat_with_epsilon (bounds.origin.y, anchor_y, 1.5);
+  }
+
   /* All of it, at once, is the text. */
   confab_markdown_view_flush (view);
   tree = serialize_view (view);
   g_assert_cmpstr (tree, ==, whole);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  assert_no_logs ();
+}
+
+/* The wheel over a code block or a table scrolls the conversation, not the
+ * block (which only scrolls sideways). */
+static void
+test_view_scroll_passes_blocks (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  g_autoptr(GString) text = g_string_new (NULL);
+  GtkWidget *inners[2];
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (text, "Paragraph %u.\n\n", i);
+  g_string_append (text, "```c\nint x;\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n");
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (text, "Paragraph %u.\n\n", i);
+
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 300);
+  gtk_window_present (GTK_WINDOW (window));
+  confab_markdown_view_set_text (view, text->str);
+  confab_markdown_view_flush (view);
+  wait_for_frame (window);
+
+  /* The code block's scrolled window, and the table's */
+  inners[0] = find_descendant (find_descendant (GTK_WIDGET (view), CONFAB_TYPE_CODE_BLOCK),
+                               GTK_TYPE_SCROLLED_WINDOW);
+  inners[1] = gtk_widget_get_ancestor (find_descendant (GTK_WIDGET (view), GTK_TYPE_GRID),
+                                       GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_true (inners[1] != scroller);
+
+  for (guint k = 0; k < G_N_ELEMENTS (inners); k++)
+    {
+      GtkWidget *inner = inners[k];
+      GtkEventController *controller = NULL;
+      g_autoptr(GListModel) controllers = NULL;
+      gboolean handled = FALSE;
+      double before;
+
+      g_assert_true (GTK_IS_SCROLLED_WINDOW (inner));
+
+      controllers = gtk_widget_observe_controllers (inner);
+      for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+        {
+          g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+
+          if (g_strcmp0 (gtk_event_controller_get_name (c), "confab-pass-vertical") == 0)
+            {
+              g_assert_true (GTK_IS_EVENT_CONTROLLER_SCROLL (c));
+              g_assert_cmpint (gtk_event_controller_get_propagation_phase (c), ==, GTK_PHASE_CAPTURE);
+              controller = c;
+            }
+        }
+      g_assert_nonnull (controller);
+
+      /* Down two clicks: the page around moves, the block keeps the event. */
+      gtk_adjustment_set_value (adjustment, 100);
+      before = gtk_adjustment_get_value (adjustment);
+      g_signal_emit_by_name (controller, "scroll", 0.0, 2.0, &handled);
+      g_assert_true (handled);
+      g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >, before);
+
+      /* Sideways: left to the block. */
+      before = gtk_adjustment_get_value (adjustment);
+      handled = TRUE;
+      g_signal_emit_by_name (controller, "scroll", 3.0, 0.0, &handled);
+      g_assert_false (handled);
+      g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), ==, before);
+    }
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (g_main_context_iteration (NULL, FALSE))
@@ -1827,6 +1933,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
+  g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/pages", test_view_pages);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);

@@ -10,6 +10,7 @@
 #include <gtksourceview/gtksource.h>
 
 #include "confab-code-block.h"
+#include "confab-scrolling.h"
 
 #define COPIED_FEEDBACK_SECONDS 2
 
@@ -317,6 +318,8 @@ confab_code_block_init (ConfabCodeBlock *self)
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), TRUE);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroller), self->view);
   gtk_widget_set_parent (self->scroller, GTK_WIDGET (self));
+
+  confab_scrolling_pass_vertical (self->scroller);
 
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (update_style_scheme), self, G_CONNECT_SWAPPED);

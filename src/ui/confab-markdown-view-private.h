@@ -24,6 +24,9 @@ void  confab_markdown_view_get_built         (ConfabMarkdownView *self,
                                               guint              *first_page,
                                               guint              *n_built,
                                               guint              *n_made);
+/* Throws every page away, and their heights: they are estimated again,
+ * and built again where they show. */
+void  confab_markdown_view_forget_pages      (ConfabMarkdownView *self);
 /* Nothing left to render, build or scroll back into place. */
 gboolean confab_markdown_view_is_settled     (ConfabMarkdownView *self);
 /* How many block widgets are frozen, and the length of the text they show. */

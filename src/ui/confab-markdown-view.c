@@ -10,6 +10,7 @@
 #include "confab-code-block.h"
 #include "confab-markdown.h"
 #include "confab-markdown-view-private.h"
+#include "confab-scrolling.h"
 
 #define BLOCK_SPACING 10
 #define CELL_MAX_WIDTH_CHARS 40
@@ -331,6 +332,7 @@ create_table (const ConfabMarkdownBlock  *block,
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), grid);
   gtk_widget_add_css_class (scroller, "md-table-scroller");
+  confab_scrolling_pass_vertical (scroller);
 
   *grid_out = grid;
 
@@ -1183,9 +1185,11 @@ layout_cb (GdkFrameClock      *frame_clock,
 
 /* Pages above the scrolled window's top edge that change height (built for
  * the first time, say, where an estimate stood) would move what shows: the
- * window scrolls by as much, after this layout. */
+ * window scrolls by as much, after this layout. @moved: how far they moved
+ * the page at the top edge down in the view. */
 static void
-keep_content_still (ConfabMarkdownView *self)
+keep_content_still (ConfabMarkdownView *self,
+                    int                 moved)
 {
   graphene_rect_t shown;
   double value, bottom;
@@ -1206,8 +1210,13 @@ keep_content_still (ConfabMarkdownView *self)
       double expected = self->anchor_offset - (value - self->anchor_value);
       double actual = get_page (self, self->anchor_page)->y - shown.origin.y;
 
-      if (ABS (actual - expected) >= 1)
-        self->correction += actual - expected;
+      /* Only what the pages above moved it by: the list around the view
+       * places it in its own way as the window scrolls, and keeps an edge of
+       * the view where it was (then nothing moved on screen). */
+      double correction = CLAMP (actual - expected, MIN (0, moved), MAX (0, moved));
+
+      if (ABS (correction) >= 1)
+        self->correction += correction;
     }
 
   for (guint i = 0; i < self->pages->len && anchor < 0; i++)
@@ -1238,9 +1247,12 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
   gboolean missing = FALSE;
+  int anchor_y = -1;
   int y = 0;
 
   self->last_width = width;
+  if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len)
+    anchor_y = get_page (self, self->anchor_page)->y;
 
   for (guint i = 0; i < self->pages->len; i++)
     {
@@ -1264,7 +1276,7 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
       y += page_h + BLOCK_SPACING;
     }
 
-  keep_content_still (self);
+  keep_content_still (self, anchor_y >= 0 ? get_page (self, self->anchor_page)->y - anchor_y : 0);
 
   /* What shows may have changed: build or throw away pages. */
   if (self->vadjustment != NULL || missing)
@@ -1715,6 +1727,21 @@ confab_markdown_view_get_built (ConfabMarkdownView *self,
   for (guint pos = 0; pos < self->children->len; pos++)
     if (get_child (self, pos)->widget != NULL)
       (*n_made)++;
+}
+
+void
+confab_markdown_view_forget_pages (ConfabMarkdownView *self)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      destroy_page (self, i);
+      forget_page_height (self, i);
+    }
+
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+  ensure_tick (self);
 }
 
 gboolean
