@@ -35,7 +35,7 @@
  * fit is made in the next frames, so neither a long reply that arrived at once
  * nor opening a conversation of long messages stalls the window. The widgets
  * made cost about as much again when the frame lays them out and draws them. */
-#define FRAME_BUDGET_USEC 6000
+#define FRAME_BUDGET_USEC 4000
 /* A code block (a GtkTextView) lays its text out in an idle of its own after
  * the frame, below the frame clock's priority: while frames follow each other
  * without a pause, those idles wait, and then GLib runs all of them in one go.
@@ -65,6 +65,8 @@ typedef struct
   int        shown;    /* and the height it had there */
   int        height;   /* its height at width once built whole; else -1 */
   int        width;
+  int        estimate; /* from its text, at estimate_width (-1: none) */
+  int        estimate_width;
 } Page;
 
 struct _ConfabMarkdownView
@@ -488,15 +490,16 @@ start_frame_budget (GdkFrameClock *frame_clock)
     }
 }
 
-/* Whether a view may make the widget of @block in this frame. At least one
- * widget is made per frame among all views, so that rendering moves on. */
+/* Whether a view may make the widget of @block in this frame (with %NULL:
+ * whether time is left). At least one widget is made per frame among all
+ * views, so that rendering moves on. */
 static gboolean
 budget_allows (const ConfabMarkdownBlock *block)
 {
-  if (budget_made == 0)
+  if (budget_made == 0 && block != NULL)
     return TRUE;
 
-  if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
+  if (block != NULL && confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
@@ -552,26 +555,44 @@ forget_page_height (ConfabMarkdownView *self,
                     guint               index)
 {
   if (index < self->pages->len)
-    get_page (self, index)->height = -1;
+    {
+      get_page (self, index)->height = -1;
+      get_page (self, index)->estimate_width = -1;
+    }
 }
 
-static void
+/* Throws the widgets of page @index away, from its last block back (what
+ * is left of a page is always its first blocks); with @limited, as long as
+ * the frame's budget lasts: finalizing widgets costs about as much as making
+ * them. Returns whether the page is gone. */
+static gboolean
 destroy_page (ConfabMarkdownView *self,
-              guint               index)
+              guint               index,
+              gboolean            limited)
 {
   Page *page = get_page (self, index);
 
   if (page->box == NULL)
-    return;
+    return TRUE;
 
-  for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
+  for (guint pos = page_end (self, index); pos > index * PAGE_SIZE; pos--)
     {
-      get_child (self, pos)->widget = NULL;
-      get_child (self, pos)->grid = NULL;
+      Child *child = get_child (self, pos - 1);
+
+      if (child->widget == NULL)
+        continue;
+      if (limited && !budget_allows (NULL))
+        return FALSE;
+
+      gtk_box_remove (GTK_BOX (page->box), child->widget);
+      child->widget = NULL;
+      child->grid = NULL;
     }
 
   gtk_widget_unparent (page->box);
   page->box = NULL;
+
+  return TRUE;
 }
 
 static void
@@ -634,6 +655,8 @@ sync_pages (ConfabMarkdownView *self)
       page->shown = 0;
       page->height = -1;
       page->width = 0;
+      page->estimate = 0;
+      page->estimate_width = -1;
     }
 }
 
@@ -764,6 +787,16 @@ estimate_blocks (ConfabMarkdownView *self,
   return MAX (0, height - BLOCK_SPACING);
 }
 
+static gboolean
+page_complete (ConfabMarkdownView *self,
+               guint               index)
+{
+  guint end = page_end (self, index);
+
+  return get_page (self, index)->box != NULL &&
+         (end == index * PAGE_SIZE || get_child (self, end - 1)->widget != NULL);
+}
+
 /* The height page @index takes at @width: measured when built, as last
  * built when not, estimated when never built. */
 static int
@@ -780,45 +813,48 @@ page_height (ConfabMarkdownView *self,
 
   if (page->box != NULL)
     {
-      guint made = start;
-      int height;
-
       gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, width, NULL, box_height, NULL, NULL);
-      height = *box_height;
-
-      /* Blocks still to make in it, after those made */
-      while (made < end && get_child (self, made)->widget != NULL)
-        made++;
-      if (made < end)
-        height += (made > start ? BLOCK_SPACING : 0) + estimate_blocks (self, made, end, width);
-
-      return height;
+      if (page_complete (self, index))
+        return *box_height;
     }
 
+  /* Not built, or not whole (being built, or thrown away) */
   if (page->height >= 0 && page->width == width)
     return page->height;
 
-  /* Built at another width: as the estimate scales. */
+  if (page->estimate_width != width)
+    {
+      page->estimate = estimate_blocks (self, start, end, width);
+      page->estimate_width = width;
+    }
+
+  /* Built at another width: as the estimate scales, from now on. */
   if (page->height >= 0 && page->width > 0)
     {
       int then = estimate_blocks (self, start, end, page->width);
-      int now = estimate_blocks (self, start, end, width);
 
-      return then > 0 ? (int) ((gint64) page->height * now / then) : page->height;
+      if (then > 0)
+        page->height = (int) ((gint64) page->height * page->estimate / then);
+      page->width = width;
+
+      return page->height;
     }
 
-  return estimate_blocks (self, start, end, width);
+  /* Being built for the first time: the blocks made, then the estimate of
+   * the others */
+  if (page->box != NULL)
+    {
+      guint made = start;
+
+      while (made < end && get_child (self, made)->widget != NULL)
+        made++;
+
+      return *box_height + (made > start ? BLOCK_SPACING : 0) + estimate_blocks (self, made, end, width);
+    }
+
+  return page->estimate;
 }
 
-static gboolean
-page_complete (ConfabMarkdownView *self,
-               guint               index)
-{
-  guint end = page_end (self, index);
-
-  return get_page (self, index)->box != NULL &&
-         (end == index * PAGE_SIZE || get_child (self, end - 1)->widget != NULL);
-}
 
 /* What the scrolled window shows, in the view's coordinates, as the
  * current allocations have it; remembered for get_shown(). */
@@ -878,6 +914,7 @@ update_pages (ConfabMarkdownView *self,
   g_autofree guint *order = NULL;
   guint n_wanted = 0;
   gboolean geometry;
+  gboolean more = FALSE;
 
   if (self->pages->len == 0)
     return FALSE;
@@ -917,8 +954,9 @@ update_pages (ConfabMarkdownView *self,
                   n_wanted++;
                 }
             }
-          else if (page->box != NULL && !contains_focus (self, page->box))
-            destroy_page (self, i);
+          else if (page->box != NULL && !contains_focus (self, page->box) &&
+                   !destroy_page (self, i, limited))
+            more = TRUE;
 
           y += height + BLOCK_SPACING;
         }
@@ -961,7 +999,7 @@ update_pages (ConfabMarkdownView *self,
         }
     }
 
-  return FALSE;
+  return more;
 }
 
 /* Blocks */
@@ -1736,7 +1774,7 @@ confab_markdown_view_forget_pages (ConfabMarkdownView *self)
 
   for (guint i = 0; i < self->pages->len; i++)
     {
-      destroy_page (self, i);
+      destroy_page (self, i, FALSE);
       forget_page_height (self, i);
     }
 
