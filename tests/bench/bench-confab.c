@@ -1636,16 +1636,14 @@ bench_stream (const char *kind)
     {
       GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
       ConfabMarkdownView *view = find_view_of (GTK_WIDGET (list), watch.assistant);
-      guint n_blocks = 0;
+      guint first_page, n_built, n_made, first_drawn, n_drawn, n_pages;
 
       if (view != NULL)
         {
-          for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (view));
-               child != NULL;
-               child = gtk_widget_get_next_sibling (child))
-            n_blocks++;
-          note (mode, "the reply is shown as %u block widgets, %u widgets in all",
-                n_blocks, count_widgets (GTK_WIDGET (view)) - 1);
+          confab_markdown_view_get_built (view, &first_page, &n_built, &n_made);
+          confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+          note (mode, "the reply is %u pages of blocks, %u of them built (%u block widgets, "
+                "%u widgets in all)", n_pages, n_built, n_made, count_widgets (GTK_WIDGET (view)) - 1);
           probe_frames (mode, view, "200 KB reply shown");
         }
     }
