@@ -1435,27 +1435,49 @@ wait_settled (ConfabMarkdownView *view)
   g_source_remove (timeout_id);
 }
 
-/* The first paragraph that the scrolled window shows whole, after a block
- * made before it (so that nothing made later lies between it and the top
- * edge), and where */
+/* The first paragraph in the top half of what the scrolled window shows,
+ * once everything between the window's top edge and it is made (whole
+ * pages, one after the other, the paragraph not the first of its page), and
+ * where it is; NULL while that is not so. */
 static GtkWidget *
 find_shown_block (ConfabMarkdownView *view,
                   GtkWidget          *scroller,
                   double             *y)
 {
-  g_autoptr(GPtrArray) blocks = list_blocks (view);
+  double half = gtk_widget_get_height (scroller) / 2.0;
+  double previous_bottom = -1;
 
-  for (guint i = 0; i < blocks->len; i++)
+  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (view));
+       page != NULL;
+       page = gtk_widget_get_next_sibling (page))
     {
       graphene_rect_t bounds;
 
-      if (GTK_IS_LABEL (blocks->pdata[i]) &&
-          gtk_widget_get_prev_sibling (blocks->pdata[i]) != NULL &&
-          gtk_widget_compute_bounds (blocks->pdata[i], scroller, &bounds) &&
-          bounds.origin.y >= 0 && bounds.origin.y < gtk_widget_get_height (scroller) / 2)
+      if (!gtk_widget_compute_bounds (page, scroller, &bounds) ||
+          bounds.origin.y + bounds.size.height < 0)
+        continue;
+      if (bounds.origin.y >= half)
+        break;
+
+      /* The top edge, then pages that follow each other, all made */
+      if ((previous_bottom < 0 && bounds.origin.y > 0) ||
+          (previous_bottom >= 0 && bounds.origin.y > previous_bottom + 20) ||
+          count_direct_children (page) < 32)
+        return NULL;
+      previous_bottom = bounds.origin.y + bounds.size.height;
+
+      for (GtkWidget *block = gtk_widget_get_first_child (page);
+           block != NULL;
+           block = gtk_widget_get_next_sibling (block))
         {
-          *y = bounds.origin.y;
-          return blocks->pdata[i];
+          if (GTK_IS_LABEL (block) &&
+              gtk_widget_get_prev_sibling (block) != NULL &&
+              gtk_widget_compute_bounds (block, scroller, &bounds) &&
+              bounds.origin.y >= 0 && bounds.origin.y < half)
+            {
+              *y = bounds.origin.y;
+              return block;
+            }
         }
     }
 

@@ -20,7 +20,7 @@
  * paragraph. A minimum of this many characters avoids that. */
 #define LABEL_MIN_WIDTH_CHARS 20
 /* Blocks go into pages of this many, in order. A page is what is built and
- * thrown away as a whole: only the pages near what the scrolled window shows
+ * thrown away as one: only the pages near what the scrolled window shows
  * have widgets (a reply of 200 KB is 8,000 widgets; a screenful is a few
  * hundred). The others keep the height they had when last built, or an
  * estimate from their text until they are built once. */
@@ -1695,7 +1695,9 @@ confab_markdown_view_get_streaming (ConfabMarkdownView *self)
  * confab_markdown_view_flush:
  * @self: a #ConfabMarkdownView
  *
- * Renders a pending update now, all of it, instead of on the next frames.
+ * Renders a pending update now, all of it, instead of on the next frames,
+ * and builds every page, near what shows or not (until the next frame
+ * throws the far ones away again).
  */
 void
 confab_markdown_view_flush (ConfabMarkdownView *self)
