@@ -10,6 +10,7 @@
 
 #include "confab-application.h"
 #include "confab-chat-view-private.h"
+#include "confab-markdown-view-private.h"
 #include "confab-message-row.h"
 #include "confab-test-server.h"
 #include "confab-window.h"
@@ -837,6 +838,113 @@ test_follows_bottom_unless_scrolled_up (Fixture       *fixture,
   confab_test_wait_for (&fixture->turn_done, 10000);
 }
 
+static ConfabMarkdownView *
+find_markdown_view (GtkWidget *widget)
+{
+  if (CONFAB_IS_MARKDOWN_VIEW (widget))
+    return CONFAB_MARKDOWN_VIEW (widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ConfabMarkdownView *view = find_markdown_view (child);
+
+      if (view != NULL)
+        return view;
+    }
+
+  return NULL;
+}
+
+/* The view of @message, in the row the list made for it */
+static ConfabMarkdownView *
+view_of_message (Fixture       *fixture,
+                 ConfabMessage *message)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+
+  collect_rows (GTK_WIDGET (confab_chat_view_get_message_list (confab_window_get_chat_view (fixture->window))),
+                rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (confab_message_row_get_message (rows->pdata[i]) == message)
+      return find_markdown_view (rows->pdata[i]);
+
+  return NULL;
+}
+
+static void
+wait_view_settled (ConfabMarkdownView *view)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+    }
+  while (!confab_markdown_view_is_settled (view));
+}
+
+/* A long reply in the window: only the pages of it near what shows are
+ * built into widgets, at the end and then, scrolled, at the start. */
+static void
+test_long_reply_builds_what_shows (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(GString) reply = g_string_new (NULL);
+  g_autofree char *shown = NULL;
+  ConfabMarkdownView *view;
+  ConfabMessage *assistant;
+  GtkAdjustment *adjustment;
+  guint first_built, n_built, n_made, first_drawn, n_drawn, n_pages;
+
+  for (guint i = 0; i < 1500; i++)
+    g_string_append_printf (reply,
+                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
+                            i);
+  g_string_append (reply, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+
+  start_app (fixture);
+  confab_test_server_queue (fixture->server, 200, "text/event-stream", reply->str,
+                            0, 0, CONFAB_TEST_END_COMPLETE, NULL);
+  type_text (fixture, "Write a lot");
+  g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  confab_test_wait_for (&fixture->turn_done, 10000);
+
+  assistant = confab_conversation_get_last_message (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window)));
+  g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_COMPLETE);
+  view = view_of_message (fixture, assistant);
+  g_assert_nonnull (view);
+
+  /* At the end: the last pages */
+  wait_view_settled (view);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_pages, >=, 40);
+  g_assert_cmpuint (n_built, >=, 1);
+  g_assert_cmpuint (n_built, <=, 4);
+  g_assert_cmpuint (first_built + n_built, ==, n_pages);
+  g_assert_cmpuint (n_made, <=, 4 * 32);
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "Paragraph 1499 of a long reply."));
+  g_assert_null (strstr (shown, "Paragraph 0 of a long reply."));
+
+  /* At the start: the first pages, the last ones thrown away */
+  adjustment = message_adjustment (fixture);
+  gtk_adjustment_set_value (adjustment, 0);
+  wait_view_settled (view);
+  gtk_adjustment_set_value (adjustment, 0);
+  wait_view_settled (view);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (first_built, ==, 0);
+  g_assert_cmpuint (n_built, <=, 4);
+  g_assert_cmpuint (first_built + n_built, <, n_pages);
+  g_free (shown);
+  shown = shown_text (fixture);
+  g_assert_nonnull (strstr (shown, "Paragraph 0 of a long reply."));
+}
+
 static void
 test_anthropic_chat (Fixture       *fixture,
                      gconstpointer  data)
@@ -949,6 +1057,7 @@ main (int   argc,
   ADD ("rename-delete-undo", test_rename_delete_undo);
   ADD ("long-conversation-pages", test_long_conversation_pages);
   ADD ("follows-bottom-unless-scrolled-up", test_follows_bottom_unless_scrolled_up);
+  ADD ("long-reply-builds-what-shows", test_long_reply_builds_what_shows);
   ADD ("anthropic-chat", test_anthropic_chat);
   ADD ("huge-paste-is-sent", test_huge_paste_is_sent);
 
