@@ -838,6 +838,55 @@ test_follows_bottom_unless_scrolled_up (Fixture       *fixture,
   confab_test_wait_for (&fixture->turn_done, 10000);
 }
 
+/* After a frame, the first paragraph in the top half of what @scroller
+ * shows once everything from the top edge to it is made (NULL if nothing
+ * qualifies), and where it is */
+static GtkWidget *
+find_top_label (ConfabMarkdownView *view,
+                GtkWidget          *scroller,
+                double             *y)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (scroller);
+  gint64 frame = gdk_frame_clock_get_frame_counter (clock);
+  double previous_bottom = -1;
+
+  while (gdk_frame_clock_get_frame_counter (clock) == frame)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (view));
+       page != NULL;
+       page = gtk_widget_get_next_sibling (page))
+    {
+      graphene_rect_t bounds;
+      guint n_blocks = 0;
+
+      if (!gtk_widget_compute_bounds (page, scroller, &bounds) ||
+          bounds.origin.y + bounds.size.height < 0)
+        continue;
+      if (bounds.origin.y >= gtk_widget_get_height (scroller) / 2.0)
+        break;
+
+      for (GtkWidget *block = gtk_widget_get_first_child (page); block; block = gtk_widget_get_next_sibling (block))
+        n_blocks++;
+      if ((previous_bottom < 0 && bounds.origin.y > 0) ||
+          (previous_bottom >= 0 && bounds.origin.y > previous_bottom + 20) ||
+          n_blocks < 32)
+        return NULL;
+      previous_bottom = bounds.origin.y + bounds.size.height;
+
+      for (GtkWidget *block = gtk_widget_get_first_child (page); block; block = gtk_widget_get_next_sibling (block))
+        if (GTK_IS_LABEL (block) && gtk_widget_get_prev_sibling (block) != NULL &&
+            gtk_widget_compute_bounds (block, scroller, &bounds) &&
+            bounds.origin.y >= 0 && bounds.origin.y < gtk_widget_get_height (scroller) / 2.0)
+          {
+            *y = bounds.origin.y;
+            return g_object_ref (block);
+          }
+    }
+
+  return NULL;
+}
+
 static ConfabMarkdownView *
 find_markdown_view (GtkWidget *widget)
 {
@@ -899,10 +948,21 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
   GtkAdjustment *adjustment;
   guint first_built, n_built, n_made, first_drawn, n_drawn, n_pages;
 
+  /* Headings and tables among the paragraphs: their estimates are off. */
   for (guint i = 0; i < 1500; i++)
-    g_string_append_printf (reply,
-                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
-                            i);
+    {
+      g_string_append_printf (reply,
+                              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
+                              i);
+      if (i % 13 == 5)
+        g_string_append_printf (reply,
+                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"# Title %u\\n\\n\"}}]}\n\n",
+                                i);
+      if (i % 17 == 8)
+        g_string_append_printf (reply,
+                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"| a | b |\\n|---|---|\\n| %u | x |\\n\\n\"}}]}\n\n",
+                                i);
+    }
   g_string_append (reply, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
 
   start_app (fixture);
@@ -943,6 +1003,41 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
   g_free (shown);
   shown = shown_text (fixture);
   g_assert_nonnull (strstr (shown, "Paragraph 0 of a long reply."));
+
+  /* Scrolled into the middle, then up a quarter of a screen at a time into
+   * pages never built: what shows near the top stays where it is while the
+   * pages above it are built in place of their estimates. */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) / 2);
+  wait_view_settled (view);
+  {
+    GtkWidget *scroller = gtk_widget_get_ancestor (GTK_WIDGET (view), GTK_TYPE_SCROLLED_WINDOW);
+    guint n_built_above = 0;
+
+    for (guint step = 0; step < 12; step++)
+      {
+        g_autoptr(GtkWidget) anchor = NULL;
+        g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+        guint first_before, n_before;
+        graphene_rect_t bounds;
+        double anchor_y = 0;
+
+        confab_markdown_view_get_built (view, &first_before, &n_before, &n_made);
+        gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) -
+                                              gtk_adjustment_get_page_size (adjustment) / 4);
+        anchor = find_top_label (view, scroller, &anchor_y);
+        wait_view_settled (view);
+        confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+        if (first_built < first_before)
+          n_built_above++;
+        if (anchor == NULL)
+          continue;
+
+        g_assert_nonnull (gtk_widget_get_parent (anchor));
+        g_assert_true (gtk_widget_compute_bounds (anchor, scroller, &bounds));
+        g_assert_cmpfloat_with_epsilon (bounds.origin.y, anchor_y, 1.5);
+      }
+    g_assert_cmpuint (n_built_above, >, 0);
+  }
 }
 
 static void
