@@ -24,6 +24,9 @@ void  confab_markdown_view_get_built         (ConfabMarkdownView *self,
                                               guint              *first_page,
                                               guint              *n_built,
                                               guint              *n_made);
+/* Whether the scrolled window shows part of a page not built whole yet
+ * (the view shows room for it without its text). */
+gboolean confab_markdown_view_shows_unbuilt  (ConfabMarkdownView *self);
 /* Throws every page away, and their heights: they are estimated again,
  * and built again where they show. */
 void  confab_markdown_view_forget_pages      (ConfabMarkdownView *self);

@@ -1769,6 +1769,29 @@ confab_markdown_view_get_built (ConfabMarkdownView *self,
       (*n_made)++;
 }
 
+gboolean
+confab_markdown_view_shows_unbuilt (ConfabMarkdownView *self)
+{
+  graphene_rect_t shown;
+
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
+
+  if (!compute_shown (self, &shown))
+    return FALSE;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      Page *page = get_page (self, i);
+
+      if (page->y + page->shown > shown.origin.y &&
+          page->y < shown.origin.y + shown.size.height &&
+          !page_complete (self, i))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 void
 confab_markdown_view_forget_pages (ConfabMarkdownView *self)
 {

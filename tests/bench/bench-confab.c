@@ -1016,7 +1016,8 @@ count_rows (GtkWidget *widget,
       view = find_markdown_view (widget);
       if (view != NULL && *confab_message_get_content (message) != '\0' &&
           (confab_markdown_view_get_render_count (view) == 0 ||
-           gtk_widget_get_first_child (GTK_WIDGET (view)) == NULL))
+           gtk_widget_get_first_child (GTK_WIDGET (view)) == NULL ||
+           confab_markdown_view_shows_unbuilt (view)))
         (*n_pending)++;
       return;
     }
