@@ -12,6 +12,7 @@ typedef struct
   char          *content_type;
   GBytes        *body;
   gsize          piece_size;
+  guint          first_delay_ms;
   guint          interval_ms;
   ConfabTestEnd  end;
   GPtrArray     *headers;
@@ -22,7 +23,12 @@ typedef struct
   ConfabTestServer  *server;
   SoupServerMessage *message;
   Reply             *reply;
-  gsize              offset;
+  gsize              appended;    /* body bytes handed to libsoup */
+  gsize              written;     /* of which written to the socket */
+  guint              source;
+  gulong             wrote_id;
+  gulong             finished_id;
+  guint              finished : 1;
 } Sending;
 
 struct _ConfabTestServer
@@ -31,6 +37,8 @@ struct _ConfabTestServer
   char       *base_url;
   GQueue      replies;
   GPtrArray  *requests;
+  GPtrArray  *authorizations;   /* char *, "" for none */
+  GArray     *progress;         /* ConfabTestProgress of the latest reply */
   GPtrArray  *sendings;
   void      (*on_request) (gpointer);
   gpointer    on_request_data;
@@ -48,11 +56,23 @@ reply_free (Reply *reply)
 static void
 sending_free (Sending *sending)
 {
+  g_clear_handle_id (&sending->source, g_source_remove);
+  g_clear_signal_handler (&sending->wrote_id, sending->message);
+  g_clear_signal_handler (&sending->finished_id, sending->message);
   g_object_unref (sending->message);
   reply_free (sending->reply);
   g_free (sending);
 }
 
+static void
+sending_done (Sending *sending)
+{
+  sending->source = 0;
+  g_ptr_array_remove (sending->server->sendings, sending);
+}
+
+/* A piece goes out only once the last one was written: a client that stops
+ * reading stops the sending, and the server never buffers the rest. */
 static gboolean
 send_piece_cb (gpointer user_data)
 {
@@ -62,15 +82,22 @@ send_piece_cb (gpointer user_data)
   const char *data = g_bytes_get_data (sending->reply->body, NULL);
   gsize piece = sending->reply->piece_size ? sending->reply->piece_size : total;
 
-  if (sending->offset < total)
+  if (sending->finished)
     {
-      gsize n = MIN (piece, total - sending->offset);
+      sending_done (sending);
+      return G_SOURCE_REMOVE;
+    }
 
-      soup_message_body_append (body, SOUP_MEMORY_COPY, data + sending->offset, n);
-      sending->offset += n;
+  if (sending->written < sending->appended)
+    return G_SOURCE_CONTINUE;
+
+  if (sending->appended < total)
+    {
+      gsize n = MIN (piece, total - sending->appended);
+
+      soup_message_body_append (body, SOUP_MEMORY_COPY, data + sending->appended, n);
+      sending->appended += n;
       soup_server_message_unpause (sending->message);
-
-      /* The end comes a tick later, once the last piece went out. */
       return G_SOURCE_CONTINUE;
     }
 
@@ -95,8 +122,41 @@ send_piece_cb (gpointer user_data)
       break;
     }
 
-  g_ptr_array_remove (sending->server->sendings, sending);
+  sending_done (sending);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+send_first_piece_cb (gpointer user_data)
+{
+  Sending *sending = user_data;
+
+  /* This source ends here; the sending may end with the first piece. */
+  sending->source = 0;
+  if (send_piece_cb (sending) == G_SOURCE_CONTINUE)
+    sending->source = g_timeout_add (MAX (sending->reply->interval_ms, 1), send_piece_cb, sending);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wrote_body_data_cb (SoupServerMessage *message,
+                    guint              chunk_size,
+                    Sending           *sending)
+{
+  ConfabTestProgress progress;
+
+  sending->written += chunk_size;
+  progress.time = g_get_monotonic_time ();
+  progress.bytes = sending->written;
+  g_array_append_val (sending->server->progress, progress);
+}
+
+static void
+finished_cb (SoupServerMessage *message,
+             Sending           *sending)
+{
+  sending->finished = TRUE;
 }
 
 static void
@@ -109,12 +169,15 @@ handler_cb (SoupServer        *soup,
   ConfabTestServer *self = user_data;
   SoupMessageBody *request_body = soup_server_message_get_request_body (message);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+  const char *authorization = soup_message_headers_get_one (soup_server_message_get_request_headers (message),
+                                                            "Authorization");
   g_autoptr(GBytes) request = soup_message_body_flatten (request_body);
   Reply *reply;
   Sending *sending;
 
   g_ptr_array_add (self->requests,
                    g_strndup (g_bytes_get_data (request, NULL), g_bytes_get_size (request)));
+  g_ptr_array_add (self->authorizations, g_strdup (authorization ? authorization : ""));
 
   if (self->on_request != NULL)
     self->on_request (self->on_request_data);
@@ -136,23 +199,24 @@ handler_cb (SoupServer        *soup,
                                   g_ptr_array_index (reply->headers, i),
                                   g_ptr_array_index (reply->headers, i + 1));
 
+  g_array_set_size (self->progress, 0);
+
   sending = g_new0 (Sending, 1);
   sending->server = self;
   sending->message = g_object_ref (message);
   sending->reply = reply;
+  sending->wrote_id = g_signal_connect (message, "wrote-body-data",
+                                        G_CALLBACK (wrote_body_data_cb), sending);
+  sending->finished_id = g_signal_connect (message, "finished",
+                                           G_CALLBACK (finished_cb), sending);
   g_ptr_array_add (self->sendings, sending);
 
-  soup_server_message_pause (message);
+  /* With no interval, everything at once, then the end. */
   if (reply->interval_ms == 0)
-    {
-      /* Everything now, then the end. */
-      reply->piece_size = 0;
-      g_idle_add (send_piece_cb, sending);
-    }
-  else
-    {
-      g_timeout_add (reply->interval_ms, send_piece_cb, sending);
-    }
+    reply->piece_size = 0;
+
+  soup_server_message_pause (message);
+  sending->source = g_timeout_add (reply->first_delay_ms, send_first_piece_cb, sending);
 }
 
 static void
@@ -180,6 +244,8 @@ confab_test_server_new (void)
 
   self->soup = soup_server_new (NULL, NULL);
   self->requests = g_ptr_array_new_with_free_func (g_free);
+  self->authorizations = g_ptr_array_new_with_free_func (g_free);
+  self->progress = g_array_new (FALSE, FALSE, sizeof (ConfabTestProgress));
   self->sendings = g_ptr_array_new_with_free_func ((GDestroyNotify) sending_free);
   g_queue_init (&self->replies);
 
@@ -200,14 +266,14 @@ confab_test_server_new (void)
 void
 confab_test_server_free (ConfabTestServer *self)
 {
-  /* Timers of replies still sending hold pointers into the array. */
-  for (guint i = 0; i < self->sendings->len; i++)
-    g_source_remove_by_user_data (g_ptr_array_index (self->sendings, i));
-
+  /* The sendings first: their timers point into them. */
+  g_ptr_array_set_size (self->sendings, 0);
   soup_server_disconnect (self->soup);
   g_object_unref (self->soup);
   g_queue_clear_full (&self->replies, (GDestroyNotify) reply_free);
   g_ptr_array_unref (self->requests);
+  g_ptr_array_unref (self->authorizations);
+  g_array_unref (self->progress);
   g_ptr_array_unref (self->sendings);
   g_free (self->base_url);
   g_free (self);
@@ -217,6 +283,31 @@ const char *
 confab_test_server_get_base_url (ConfabTestServer *self)
 {
   return self->base_url;
+}
+
+static Reply *
+queue_reply (ConfabTestServer *self,
+             guint             status,
+             const char       *content_type,
+             GBytes           *body,
+             gsize             piece_size,
+             guint             first_delay_ms,
+             guint             interval_ms,
+             ConfabTestEnd     end)
+{
+  Reply *reply = g_new0 (Reply, 1);
+
+  reply->status = status;
+  reply->content_type = g_strdup (content_type);
+  reply->body = g_bytes_ref (body);
+  reply->piece_size = piece_size;
+  reply->first_delay_ms = first_delay_ms;
+  reply->interval_ms = interval_ms;
+  reply->end = end;
+  reply->headers = g_ptr_array_new_with_free_func (g_free);
+  g_queue_push_tail (&self->replies, reply);
+
+  return reply;
 }
 
 void
@@ -229,17 +320,11 @@ confab_test_server_queue (ConfabTestServer *self,
                           ConfabTestEnd     end,
                           ...)
 {
-  Reply *reply = g_new0 (Reply, 1);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  Reply *reply = queue_reply (self, status, content_type, bytes, piece_size,
+                              interval_ms, interval_ms, end);
   const char *name;
   va_list args;
-
-  reply->status = status;
-  reply->content_type = g_strdup (content_type);
-  reply->body = g_bytes_new (body, strlen (body));
-  reply->piece_size = piece_size;
-  reply->interval_ms = interval_ms;
-  reply->end = end;
-  reply->headers = g_ptr_array_new_with_free_func (g_free);
 
   va_start (args, end);
   while ((name = va_arg (args, const char *)) != NULL)
@@ -248,8 +333,19 @@ confab_test_server_queue (ConfabTestServer *self,
       g_ptr_array_add (reply->headers, g_strdup (va_arg (args, const char *)));
     }
   va_end (args);
+}
 
-  g_queue_push_tail (&self->replies, reply);
+void
+confab_test_server_queue_bytes (ConfabTestServer *self,
+                                guint             status,
+                                const char       *content_type,
+                                GBytes           *body,
+                                gsize             piece_size,
+                                guint             first_delay_ms,
+                                guint             interval_ms)
+{
+  queue_reply (self, status, content_type, body, piece_size,
+               first_delay_ms, MAX (interval_ms, 1), CONFAB_TEST_END_COMPLETE);
 }
 
 void
@@ -268,6 +364,36 @@ GPtrArray *
 confab_test_server_get_requests (ConfabTestServer *self)
 {
   return self->requests;
+}
+
+GPtrArray *
+confab_test_server_get_authorizations (ConfabTestServer *self)
+{
+  return self->authorizations;
+}
+
+GArray *
+confab_test_server_get_progress (ConfabTestServer *self)
+{
+  return self->progress;
+}
+
+gsize
+confab_test_server_bytes_sent_at (ConfabTestServer *self,
+                                  gint64            time)
+{
+  gsize bytes = 0;
+
+  for (guint i = 0; i < self->progress->len; i++)
+    {
+      const ConfabTestProgress *progress = &g_array_index (self->progress, ConfabTestProgress, i);
+
+      if (progress->time > time)
+        break;
+      bytes = progress->bytes;
+    }
+
+  return bytes;
 }
 
 void

@@ -133,266 +133,6 @@ messages_on_disk (const char *db_path,
   return messages;
 }
 
-/* A loopback server of our own for what ConfabTestServer does not tell: the
- * Authorization header of each request, and when each byte of a reply went
- * out. It sends the next piece only once the last one was written, so a
- * client that stops reading cannot make it buffer the rest of the reply. */
-
-typedef struct
-{
-  gint64 time;    /* monotonic, µs */
-  gsize  bytes;   /* body bytes written so far, in this reply */
-} Progress;
-
-typedef struct
-{
-  guint   status;
-  char   *content_type;
-  GBytes *body;
-  gsize   piece_size;       /* 0: the whole body at once */
-  guint   first_delay_ms;   /* before the first piece */
-  guint   interval_ms;      /* between pieces, at least 1 */
-} FaultReply;
-
-typedef struct _FaultServer FaultServer;
-
-typedef struct
-{
-  FaultServer       *server;
-  SoupServerMessage *message;
-  FaultReply        *reply;
-  gsize              appended;
-  gsize              written;
-  guint              source;
-  gulong             wrote_id;
-  gulong             finished_id;
-  guint              finished : 1;
-} FaultSending;
-
-struct _FaultServer
-{
-  SoupServer *soup;
-  char       *base_url;
-  GQueue      replies;
-  GPtrArray  *authorizations;   /* char *, "" for none */
-  GPtrArray  *requests;         /* GBytes */
-  GPtrArray  *sendings;
-  GArray     *progress;         /* Progress of the latest reply */
-};
-
-static void
-fault_reply_free (FaultReply *reply)
-{
-  g_free (reply->content_type);
-  g_bytes_unref (reply->body);
-  g_free (reply);
-}
-
-static void
-fault_sending_free (FaultSending *sending)
-{
-  g_clear_handle_id (&sending->source, g_source_remove);
-  g_clear_signal_handler (&sending->wrote_id, sending->message);
-  g_clear_signal_handler (&sending->finished_id, sending->message);
-  g_object_unref (sending->message);
-  fault_reply_free (sending->reply);
-  g_free (sending);
-}
-
-static gboolean
-fault_piece_cb (gpointer user_data)
-{
-  FaultSending *sending = user_data;
-  SoupMessageBody *body = soup_server_message_get_response_body (sending->message);
-  gsize total = g_bytes_get_size (sending->reply->body);
-  const char *data = g_bytes_get_data (sending->reply->body, NULL);
-  gsize piece = sending->reply->piece_size ? sending->reply->piece_size : total;
-
-  if (sending->finished)
-    {
-      sending->source = 0;
-      return G_SOURCE_REMOVE;
-    }
-
-  /* Flow control: the last piece is not out yet. */
-  if (sending->written < sending->appended)
-    return G_SOURCE_CONTINUE;
-
-  if (sending->appended < total)
-    {
-      gsize n = MIN (piece, total - sending->appended);
-
-      soup_message_body_append (body, SOUP_MEMORY_COPY, data + sending->appended, n);
-      sending->appended += n;
-      soup_server_message_unpause (sending->message);
-      return G_SOURCE_CONTINUE;
-    }
-
-  soup_message_body_complete (body);
-  soup_server_message_unpause (sending->message);
-  sending->source = 0;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-fault_first_piece_cb (gpointer user_data)
-{
-  FaultSending *sending = user_data;
-
-  sending->source = g_timeout_add (MAX (sending->reply->interval_ms, 1), fault_piece_cb, sending);
-  fault_piece_cb (sending);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-fault_wrote_body_data_cb (SoupServerMessage *message,
-                          guint              chunk_size,
-                          FaultSending      *sending)
-{
-  Progress progress;
-
-  sending->written += chunk_size;
-  progress.time = g_get_monotonic_time ();
-  progress.bytes = sending->written;
-  g_array_append_val (sending->server->progress, progress);
-}
-
-static void
-fault_finished_cb (SoupServerMessage *message,
-                   FaultSending      *sending)
-{
-  sending->finished = TRUE;
-}
-
-static void
-fault_handler_cb (SoupServer        *soup,
-                  SoupServerMessage *message,
-                  const char        *path,
-                  GHashTable        *query,
-                  gpointer           user_data)
-{
-  FaultServer *self = user_data;
-  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (message);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
-  const char *authorization = soup_message_headers_get_one (request_headers, "Authorization");
-  FaultSending *sending;
-  FaultReply *reply;
-
-  g_ptr_array_add (self->authorizations, g_strdup (authorization ? authorization : ""));
-  g_ptr_array_add (self->requests,
-                   soup_message_body_flatten (soup_server_message_get_request_body (message)));
-
-  reply = g_queue_pop_head (&self->replies);
-  if (reply == NULL)
-    {
-      soup_server_message_set_status (message, 500, NULL);
-      soup_server_message_set_response (message, "text/plain", SOUP_MEMORY_STATIC,
-                                        "no reply queued", 15);
-      return;
-    }
-
-  soup_server_message_set_status (message, reply->status, NULL);
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  soup_message_headers_set_content_type (headers, reply->content_type, NULL);
-
-  g_array_set_size (self->progress, 0);
-
-  sending = g_new0 (FaultSending, 1);
-  sending->server = self;
-  sending->message = g_object_ref (message);
-  sending->reply = reply;
-  sending->wrote_id = g_signal_connect (message, "wrote-body-data",
-                                        G_CALLBACK (fault_wrote_body_data_cb), sending);
-  sending->finished_id = g_signal_connect (message, "finished",
-                                           G_CALLBACK (fault_finished_cb), sending);
-  g_ptr_array_add (self->sendings, sending);
-
-  soup_server_message_pause (message);
-  sending->source = g_timeout_add (reply->first_delay_ms, fault_first_piece_cb, sending);
-}
-
-static FaultServer *
-fault_server_new (void)
-{
-  FaultServer *self = g_new0 (FaultServer, 1);
-  g_autoptr(GError) error = NULL;
-  GSList *uris;
-
-  self->soup = soup_server_new (NULL, NULL);
-  self->authorizations = g_ptr_array_new_with_free_func (g_free);
-  self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  self->sendings = g_ptr_array_new_with_free_func ((GDestroyNotify) fault_sending_free);
-  self->progress = g_array_new (FALSE, FALSE, sizeof (Progress));
-  g_queue_init (&self->replies);
-
-  soup_server_add_handler (self->soup, "/v1/chat/completions", fault_handler_cb, self, NULL);
-  soup_server_listen_local (self->soup, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-
-  uris = soup_server_get_uris (self->soup);
-  g_assert_nonnull (uris);
-  self->base_url = g_strdup_printf ("http://127.0.0.1:%d/v1", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-
-  return self;
-}
-
-static void
-fault_server_free (FaultServer *self)
-{
-  /* The sendings first: their timers point into them. */
-  g_ptr_array_set_size (self->sendings, 0);
-  soup_server_disconnect (self->soup);
-  g_object_unref (self->soup);
-  g_queue_clear_full (&self->replies, (GDestroyNotify) fault_reply_free);
-  g_ptr_array_unref (self->authorizations);
-  g_ptr_array_unref (self->requests);
-  g_ptr_array_unref (self->sendings);
-  g_array_unref (self->progress);
-  g_free (self->base_url);
-  g_free (self);
-}
-
-static void
-fault_server_queue (FaultServer *self,
-                    guint        status,
-                    const char  *content_type,
-                    GBytes      *body,
-                    gsize        piece_size,
-                    guint        first_delay_ms,
-                    guint        interval_ms)
-{
-  FaultReply *reply = g_new0 (FaultReply, 1);
-
-  reply->status = status;
-  reply->content_type = g_strdup (content_type);
-  reply->body = g_bytes_ref (body);
-  reply->piece_size = piece_size;
-  reply->first_delay_ms = first_delay_ms;
-  reply->interval_ms = interval_ms;
-  g_queue_push_tail (&self->replies, reply);
-}
-
-/* Body bytes of the latest reply written by @time. */
-static gsize
-fault_server_bytes_at (FaultServer *self,
-                       gint64       time)
-{
-  gsize bytes = 0;
-
-  for (guint i = 0; i < self->progress->len; i++)
-    {
-      const Progress *progress = &g_array_index (self->progress, Progress, i);
-
-      if (progress->time > time)
-        break;
-      bytes = progress->bytes;
-    }
-
-  return bytes;
-}
-
 /* A turn run in this process, against a store in a temp dir. */
 
 typedef struct
@@ -484,7 +224,7 @@ chat_run_turn (Chat       *chat,
  * proxy resolver, SQLite's first pages) is not counted against the bounds. */
 static void
 chat_warm_up (Chat        *chat,
-              FaultServer *server)
+              ConfabTestServer *server)
 {
   g_autoptr(GString) body = g_string_new (NULL);
   g_autoptr(GBytes) bytes = NULL;
@@ -493,14 +233,14 @@ chat_warm_up (Chat        *chat,
   append_content_event (body, "Warm.");
   append_finish_events (body);
   bytes = g_string_free_to_bytes (g_steal_pointer (&body));
-  fault_server_queue (server, 200, "text/event-stream", bytes, 0, 0, 1);
+  confab_test_server_queue_bytes (server, 200, "text/event-stream", bytes, 0, 0, 1);
 
   assistant = chat_run_turn (chat, "Warm up", 10000);
   g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_COMPLETE);
   g_assert_cmpstr (confab_message_get_content (assistant), ==, "Warm.");
 
   /* The server counts body bytes exactly, chunk framing left out. */
-  g_assert_cmpuint (fault_server_bytes_at (server, G_MAXINT64), ==, g_bytes_get_size (bytes));
+  g_assert_cmpuint (confab_test_server_bytes_sent_at (server, G_MAXINT64), ==, g_bytes_get_size (bytes));
 }
 
 /* 1. Crash safety: SIGKILL at random points of a streaming reply. */
@@ -575,11 +315,11 @@ kill_reply_clear (KillReply *reply)
 
 /* Characters of the reply the server had sent by @time. */
 static gsize
-kill_content_sent_at (FaultServer     *server,
-                      const KillReply *reply,
-                      gint64           time)
+kill_content_sent_at (ConfabTestServer *server,
+                      const KillReply  *reply,
+                      gint64            time)
 {
-  gsize events = fault_server_bytes_at (server, time) / reply->event_size;
+  gsize events = confab_test_server_bytes_sent_at (server, time) / reply->event_size;
 
   return MIN (events, KILL_PIECES) * KILL_PIECE_CHARS;
 }
@@ -687,7 +427,7 @@ kill_round (const char      *child_path,
   g_autoptr(GPtrArray) conversations = NULL;
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GError) error = NULL;
-  FaultServer *server = fault_server_new ();
+  ConfabTestServer *server = confab_test_server_new ();
   LineRead read = { NULL, FALSE };
   ConfabMessage *user, *assistant;
   const char *content;
@@ -700,11 +440,11 @@ kill_round (const char      *child_path,
   int raw_state = -1;
   guint delay_ms;
 
-  fault_server_queue (server, 200, "text/event-stream", reply->body,
+  confab_test_server_queue_bytes (server, 200, "text/event-stream", reply->body,
                       reply->event_size, KILL_FIRST_DELAY_MS, KILL_INTERVAL_MS);
 
   child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                            child_path, db_path, server->base_url, KILL_USER_TEXT, NULL);
+                            child_path, db_path, confab_test_server_get_base_url (server), KILL_USER_TEXT, NULL);
   g_assert_no_error (error);
 
   /* The child says "sent <id>" once the user's message is stored and the
@@ -790,9 +530,10 @@ kill_round (const char      *child_path,
 
   /* How old the stored text is: since when the server had sent a character
    * that is not on disk. */
-  for (guint i = 0; i < server->progress->len; i++)
+  for (guint i = 0; i < confab_test_server_get_progress (server)->len; i++)
     {
-      const Progress *progress = &g_array_index (server->progress, Progress, i);
+      const ConfabTestProgress *progress = &g_array_index (confab_test_server_get_progress (server),
+                                                            ConfabTestProgress, i);
 
       if (progress->time > kill_time)
         break;
@@ -814,7 +555,7 @@ kill_round (const char      *child_path,
   stats->largest_gap_chars = MAX (stats->largest_gap_chars, sent > stored ? sent - stored : 0);
 
   g_clear_object (&store);
-  fault_server_free (server);
+  confab_test_server_free (server);
   confab_test_remove_tree (dir);
 }
 
@@ -970,7 +711,7 @@ keys_never_leak_subprocess (void)
   g_autoptr(GString) body = g_string_new (NULL);
   g_autoptr(GBytes) ok_body = NULL;
   g_autoptr(GBytes) error_body = NULL;
-  FaultServer *server = fault_server_new ();
+  ConfabTestServer *server = confab_test_server_new ();
   ConfabMessage *assistant;
   gboolean from_env = TRUE;
   Chat *chat;
@@ -994,10 +735,10 @@ keys_never_leak_subprocess (void)
 
   /* The server address lives in settings, as the preferences keep it. */
   settings = g_settings_new (APP_ID);
-  g_settings_set_string (settings, "base-url", server->base_url);
+  g_settings_set_string (settings, "base-url", confab_test_server_get_base_url (server));
   g_settings_sync ();
   base_url = confab_config_dup_base_url (settings, &from_env);
-  g_assert_cmpstr (base_url, ==, server->base_url);
+  g_assert_cmpstr (base_url, ==, confab_test_server_get_base_url (server));
   g_assert_false (from_env);
 
   /* The key: no keyring answers, so it stays in memory. */
@@ -1021,9 +762,9 @@ keys_never_leak_subprocess (void)
   append_content_event (body, "Hello from the leak test.");
   append_finish_events (body);
   ok_body = g_string_free_to_bytes (g_steal_pointer (&body));
-  fault_server_queue (server, 200, "text/event-stream", ok_body, 16, 0, 1);
+  confab_test_server_queue_bytes (server, 200, "text/event-stream", ok_body, 16, 0, 1);
   error_body = g_bytes_new_static (LEAK_ERROR_BODY, strlen (LEAK_ERROR_BODY));
-  fault_server_queue (server, 401, "application/json", error_body, 0, 0, 1);
+  confab_test_server_queue_bytes (server, 401, "application/json", error_body, 0, 0, 1);
 
   db_path = confab_store_dup_default_path ();
   g_assert_true (g_str_has_prefix (db_path, data_dir));
@@ -1055,9 +796,10 @@ keys_never_leak_subprocess (void)
   g_assert_null (strstr (confab_message_get_error (assistant), LEAK_KEY));
 
   /* The key did travel: where it belongs, so this test could fail. */
-  g_assert_cmpuint (server->authorizations->len, ==, 2);
-  for (guint i = 0; i < server->authorizations->len; i++)
-    g_assert_cmpstr (g_ptr_array_index (server->authorizations, i), ==, "Bearer " LEAK_KEY);
+  g_assert_cmpuint (confab_test_server_get_authorizations (server)->len, ==, 2);
+  for (guint i = 0; i < confab_test_server_get_authorizations (server)->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (confab_test_server_get_authorizations (server), i), ==,
+                     "Bearer " LEAK_KEY);
 
   /* The quoted error is on disk: the scan below reads the text that would
    * have held the key. */
@@ -1113,7 +855,7 @@ keys_never_leak_subprocess (void)
   g_free (chat->db_path);
   g_free (chat->dir);
   g_free (chat);
-  fault_server_free (server);
+  confab_test_server_free (server);
   confab_test_remove_tree (root);
 }
 
@@ -1164,7 +906,7 @@ test_reply_too_large (void)
   g_autoptr(GString) content = g_string_new (NULL);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GPtrArray) stored = NULL;
-  FaultServer *server = fault_server_new ();
+  ConfabTestServer *server = confab_test_server_new ();
   ConfabMessage *assistant;
   gsize before, after;
   Chat *chat;
@@ -1178,9 +920,9 @@ test_reply_too_large (void)
     }
   append_finish_events (body);
   bytes = g_string_free_to_bytes (g_steal_pointer (&body));
-  chat = chat_new (server->base_url, NULL);
+  chat = chat_new (confab_test_server_get_base_url (server), NULL);
   chat_warm_up (chat, server);
-  fault_server_queue (server, 200, "text/event-stream", bytes, 16 * 1024, 0, 1);
+  confab_test_server_queue_bytes (server, 200, "text/event-stream", bytes, 16 * 1024, 0, 1);
   g_object_set (chat->provider, "max-reply-size", (guint64) MAX_REPLY_SIZE, NULL);
 
   before = rss_bytes ();
@@ -1209,13 +951,13 @@ test_reply_too_large (void)
                    confab_message_get_content (assistant));
 
   /* The client stopped reading: the server never got the whole reply out. */
-  g_assert_cmpuint (fault_server_bytes_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
+  g_assert_cmpuint (confab_test_server_bytes_sent_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
 
   if (CHECK_RSS)
     g_assert_cmpuint (after, <=, before + MAX_REPLY_SIZE + RSS_SLACK);
 
   chat_free (chat);
-  fault_server_free (server);
+  confab_test_server_free (server);
 }
 
 static void
@@ -1225,7 +967,7 @@ test_line_too_long (void)
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GPtrArray) stored = NULL;
   g_autofree char *huge = g_malloc (LONG_LINE_SIZE + 1);
-  FaultServer *server = fault_server_new ();
+  ConfabTestServer *server = confab_test_server_new ();
   ConfabMessage *assistant;
   gsize before, after;
   Chat *chat;
@@ -1240,9 +982,9 @@ test_line_too_long (void)
   append_finish_events (body);
   bytes = g_string_free_to_bytes (g_steal_pointer (&body));
   g_clear_pointer (&huge, g_free);
-  chat = chat_new (server->base_url, NULL);
+  chat = chat_new (confab_test_server_get_base_url (server), NULL);
   chat_warm_up (chat, server);
-  fault_server_queue (server, 200, "text/event-stream", bytes, 16 * 1024, 0, 1);
+  confab_test_server_queue_bytes (server, 200, "text/event-stream", bytes, 16 * 1024, 0, 1);
   g_object_set (chat->provider, "max-line-length", (guint64) MAX_LINE_LENGTH, NULL);
 
   before = rss_bytes ();
@@ -1264,12 +1006,12 @@ test_line_too_long (void)
   g_assert_cmpstr (confab_message_get_content (g_ptr_array_index (stored, 3)), ==,
                    "Before the flood.");
 
-  g_assert_cmpuint (fault_server_bytes_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
+  g_assert_cmpuint (confab_test_server_bytes_sent_at (server, G_MAXINT64), <, g_bytes_get_size (bytes));
   if (CHECK_RSS)
     g_assert_cmpuint (after, <=, before + MAX_LINE_LENGTH + RSS_SLACK);
 
   chat_free (chat);
-  fault_server_free (server);
+  confab_test_server_free (server);
 }
 
 #define HUGE_MESSAGE_SIZE (5 * 1024 * 1024)
