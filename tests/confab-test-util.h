@@ -18,6 +18,10 @@ void  confab_test_wait_until   (const gboolean *flag,
 char *confab_test_read_fixture (const char     *name,
                                 gsize          *len);
 
+/* "data: {…}\n\n": a Chat Completions chunk whose delta is @text, any text,
+ * as a server streams it. */
+char *confab_test_content_event (const char *text);
+
 /* One request to a provider, and what came of it. */
 typedef struct
 {

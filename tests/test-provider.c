@@ -362,37 +362,6 @@ pieces_split (const char *data,
   return pieces;
 }
 
-static char *
-content_event (const char *text)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *json = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "object");
-  json_builder_add_string_value (builder, "chat.completion.chunk");
-  json_builder_set_member_name (builder, "choices");
-  json_builder_begin_array (builder);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "index");
-  json_builder_add_int_value (builder, 0);
-  json_builder_set_member_name (builder, "delta");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "content");
-  json_builder_add_string_value (builder, text);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, NULL);
-
-  return g_strdup_printf ("data: %s\n\n", json);
-}
 
 static const char finish_event[] =
   "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
@@ -422,7 +391,7 @@ serve_small_stream (TestServer        *ts,
                     SoupServerMessage *msg,
                     gpointer           data)
 {
-  g_autofree char *event = content_event ("Hi");
+  g_autofree char *event = confab_test_content_event ("Hi");
   g_autofree char *body = g_strconcat (event, finish_event, "data: [DONE]\n\n", NULL);
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -819,8 +788,8 @@ test_disconnect (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("Once upon");
-  g_autofree char *second = content_event (" a time");
+  g_autofree char *first = confab_test_content_event ("Once upon");
+  g_autofree char *second = confab_test_content_event (" a time");
   ConfabChatRequest request = { "m", -1, NULL, NULL };
   StreamSpec spec = { pieces, 10, END_HANG, NULL };
   Call call = { 0 };
@@ -873,8 +842,8 @@ test_eof_unfinished (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("Half");
-  g_autofree char *second = content_event (" a reply");
+  g_autofree char *first = confab_test_content_event ("Half");
+  g_autofree char *second = confab_test_content_event (" a reply");
   StreamSpec spec = { pieces, 10, END_COMPLETE, NULL };
   Call call = { 0 };
 
@@ -900,7 +869,7 @@ test_done_without_blank_line (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("llama");
+  g_autofree char *first = confab_test_content_event ("llama");
   StreamSpec spec = { pieces, 10, END_COMPLETE, NULL };
   Call call = { 0 };
 
@@ -928,7 +897,7 @@ test_cancel (void)
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autofree char *first = content_event ("First words");
+  g_autofree char *first = confab_test_content_event ("First words");
   ConfabChatRequest request = { "m", -1, NULL, NULL };
   StreamSpec spec = { pieces, 50, END_COMPLETE, NULL };
   Call call = { 0 };
@@ -936,7 +905,7 @@ test_cancel (void)
   pieces_add (pieces, first);
   for (guint i = 0; i < 200; i++)
     {
-      g_autofree char *more = content_event (" more");
+      g_autofree char *more = confab_test_content_event (" more");
 
       pieces_add (pieces, more);
     }
@@ -1070,7 +1039,7 @@ test_idle_timeout (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("Then silence");
+  g_autofree char *first = confab_test_content_event ("Then silence");
   StreamSpec spec = { pieces, 10, END_HANG, NULL };
   Call call = { 0 };
   gint64 start;
@@ -1206,7 +1175,7 @@ test_keepalive (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *content = content_event ("Worth the wait");
+  g_autofree char *content = confab_test_content_event ("Worth the wait");
   StreamSpec spec = { pieces, 300, END_COMPLETE, NULL };
   Call call = { 0 };
   gint64 start;
@@ -1240,7 +1209,7 @@ test_too_large (void)
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
   g_autofree char *filler = g_strnfill (1000, 'x');
-  g_autofree char *event = content_event (filler);
+  g_autofree char *event = confab_test_content_event (filler);
   StreamSpec spec = { pieces, 2, END_COMPLETE, NULL };
   Call call = { 0 };
 
@@ -1277,9 +1246,9 @@ test_line_too_long (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("short");
+  g_autofree char *first = confab_test_content_event ("short");
   g_autofree char *filler = g_strnfill (10000, 'y');
-  g_autofree char *huge = content_event (filler);
+  g_autofree char *huge = confab_test_content_event (filler);
   StreamSpec spec = { pieces, 10, END_COMPLETE, NULL };
   Call call = { 0 };
 
@@ -1342,7 +1311,7 @@ test_stream_labelled_json (void)
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(ConfabOpenaiProvider) provider = NULL;
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("mislabelled");
+  g_autofree char *first = confab_test_content_event ("mislabelled");
   StreamSpec spec = { pieces, 10, END_COMPLETE, "application/json" };
   Call call = { 0 };
 
@@ -1467,8 +1436,8 @@ test_drop_provider (void)
 {
   g_autoptr(TestServer) ts = test_server_new ();
   g_autoptr(GPtrArray) pieces = pieces_new ();
-  g_autofree char *first = content_event ("still");
-  g_autofree char *second = content_event (" here");
+  g_autofree char *first = confab_test_content_event ("still");
+  g_autofree char *second = confab_test_content_event (" here");
   ConfabOpenaiProvider *provider;
   ConfabChatRequest request = { "m", -1, NULL, NULL };
   StreamSpec spec = { pieces, 20, END_COMPLETE, NULL };
