@@ -932,25 +932,6 @@ find_top_label (ConfabMarkdownView *view,
   return NULL;
 }
 
-static ConfabMarkdownView *
-find_markdown_view (GtkWidget *widget)
-{
-  if (CONFAB_IS_MARKDOWN_VIEW (widget))
-    return CONFAB_MARKDOWN_VIEW (widget);
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      ConfabMarkdownView *view = find_markdown_view (child);
-
-      if (view != NULL)
-        return view;
-    }
-
-  return NULL;
-}
-
 /* The view of @message, in the row the list made for it */
 static ConfabMarkdownView *
 view_of_message (Fixture       *fixture,
@@ -962,7 +943,7 @@ view_of_message (Fixture       *fixture,
                 rows);
   for (guint i = 0; i < rows->len; i++)
     if (confab_message_row_get_message (rows->pdata[i]) == message)
-      return find_markdown_view (rows->pdata[i]);
+      return confab_message_row_get_content_view (rows->pdata[i]);
 
   return NULL;
 }

@@ -502,6 +502,13 @@ confab_message_row_get_message (ConfabMessageRow *self)
   return self->message;
 }
 
+ConfabMarkdownView *
+confab_message_row_get_content_view (ConfabMessageRow *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MESSAGE_ROW (self), NULL);
+  return self->content_view;
+}
+
 void
 confab_message_row_set_message (ConfabMessageRow *self,
                                 ConfabMessage    *message)

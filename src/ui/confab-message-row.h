@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "confab-markdown-view.h"
 #include "confab-message.h"
 
 G_BEGIN_DECLS
@@ -21,5 +22,7 @@ ConfabMessageRow *confab_message_row_new         (void);
 ConfabMessage    *confab_message_row_get_message (ConfabMessageRow *self);
 void              confab_message_row_set_message (ConfabMessageRow *self,
                                                   ConfabMessage    *message);
+/* The view that shows the message's text */
+ConfabMarkdownView *confab_message_row_get_content_view (ConfabMessageRow *self);
 
 G_END_DECLS

@@ -814,25 +814,6 @@ bench_launch (void)
 
 /* Looking at widgets */
 
-static ConfabMarkdownView *
-find_markdown_view (GtkWidget *widget)
-{
-  if (CONFAB_IS_MARKDOWN_VIEW (widget))
-    return CONFAB_MARKDOWN_VIEW (widget);
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      ConfabMarkdownView *view = find_markdown_view (child);
-
-      if (view != NULL)
-        return view;
-    }
-
-  return NULL;
-}
-
 static guint
 count_widgets (GtkWidget *widget)
 {
@@ -853,7 +834,7 @@ find_view_of (GtkWidget     *widget,
 {
   if (CONFAB_IS_MESSAGE_ROW (widget))
     return confab_message_row_get_message (CONFAB_MESSAGE_ROW (widget)) == message
-           ? find_markdown_view (widget) : NULL;
+           ? confab_message_row_get_content_view (CONFAB_MESSAGE_ROW (widget)) : NULL;
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget);
        child != NULL;
@@ -1013,7 +994,7 @@ count_rows (GtkWidget *widget,
         return;
 
       (*n_rows)++;
-      view = find_markdown_view (widget);
+      view = confab_message_row_get_content_view (CONFAB_MESSAGE_ROW (widget));
       if (view != NULL && *confab_message_get_content (message) != '\0' &&
           (confab_markdown_view_get_render_count (view) == 0 ||
            gtk_widget_get_first_child (GTK_WIDGET (view)) == NULL ||
