@@ -1603,10 +1603,22 @@ test_view_long_text_over_frames (void)
           gtk_adjustment_set_value (adjustment, gtk_adjustment_get_value (adjustment) -
                                                 gtk_adjustment_get_page_size (adjustment) / 4);
         }
+      /* What shows, once it held still for a frame (no scrolling back
+       * under way) */
       wait_for_frame (window);
       timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a block in the middle");
-      while ((anchor = find_shown_block (view, scroller, &anchor_y)) == NULL)
-        wait_for_frame (window);
+      {
+        GtkWidget *previous = NULL;
+        double previous_y = 0;
+
+        while ((anchor = find_shown_block (view, scroller, &anchor_y)) == NULL ||
+               anchor != previous || anchor_y != previous_y)
+          {
+            previous = anchor;
+            previous_y = anchor_y;
+            wait_for_frame (window);
+          }
+      }
       g_source_remove (timeout_id);
       g_object_ref (anchor);
       g_free (anchor_text);
