@@ -623,8 +623,8 @@ collect_blocks (GPtrArray *blocks,
     }
 }
 
-/* The block widgets of @view in order, looking through the boxes (pages and
- * the tail) that hold them. */
+/* The block widgets of @view in order, looking through the pages (boxes of
+ * the view) that hold them. */
 static GPtrArray *
 list_blocks (ConfabMarkdownView *view)
 {
@@ -759,22 +759,18 @@ serialize_table (GString   *out,
     }
 }
 
-/* Kind and text of every block widget, one line each. Finished blocks may
- * sit in pages (boxes of the view): a page is looked through, as a person
- * sees no difference. */
+/* Kind and text of every block widget, one line each. Blocks sit in pages
+ * (boxes of the view): a page is looked through, as a person sees no
+ * difference. */
 static void
-serialize_blocks (GString   *out,
-                  GtkWidget *parent)
+serialize_blocks (GString            *out,
+                  ConfabMarkdownView *view)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (parent);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  for (guint i = 0; i < blocks->len; i++)
     {
-      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
-        {
-          serialize_blocks (out, child);
-          continue;
-        }
+      GtkWidget *child = blocks->pdata[i];
 
       if (GTK_IS_LABEL (child))
         {
@@ -810,7 +806,7 @@ serialize_view (ConfabMarkdownView *view)
 {
   GString *out = g_string_new (NULL);
 
-  serialize_blocks (out, GTK_WIDGET (view));
+  serialize_blocks (out, view);
 
   return g_string_free (out, FALSE);
 }
@@ -1096,36 +1092,14 @@ test_view_streaming_references (void)
   assert_no_logs ();
 }
 
-/* The @index-th block widget of @view, looking through pages. */
-static GtkWidget *
-block_widget_at (GtkWidget *parent,
-                 guint     *index)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (parent);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
-        {
-          GtkWidget *found = block_widget_at (child, index);
-
-          if (found != NULL)
-            return found;
-          continue;
-        }
-
-      if ((*index)-- == 0)
-        return child;
-    }
-
-  return NULL;
-}
-
+/* The @n-th block widget of @view, looking through pages */
 static GtkWidget *
 nth_block (ConfabMarkdownView *view,
            guint               n)
 {
-  return block_widget_at (GTK_WIDGET (view), &n);
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  return n < blocks->len ? blocks->pdata[n] : NULL;
 }
 
 static void
@@ -1387,23 +1361,6 @@ test_view_pages (void)
   g_assert_finalize_object (g_steal_pointer (&view));
 }
 
-/* Block widgets, looking through pages. */
-static guint
-count_children (GtkWidget *widget)
-{
-  guint n = 0;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
-    {
-      if (GTK_IS_BOX (child) && gtk_widget_has_css_class (child, "md-page"))
-        n += count_children (child);
-      else
-        n++;
-    }
-
-  return n;
-}
-
 static void
 frame_painted_cb (GdkFrameClock *clock,
                   gpointer       user_data)
@@ -1530,7 +1487,9 @@ test_view_long_text_over_frames (void)
     g_autoptr(ConfabMarkdownView) reference = new_view ();
     confab_markdown_view_set_text (reference, text->str);
     confab_markdown_view_flush (reference);
-    n_blocks = count_children (GTK_WIDGET (reference));
+    g_autoptr(GPtrArray) blocks = list_blocks (reference);
+
+    n_blocks = blocks->len;
   }
 
   /* Scrolled, as in a chat: the window must not grow to the text's height. */
