@@ -122,9 +122,9 @@ find_language (const char *name)
 }
 
 /* GtkSourceView reads and compiles a language's highlighting rules when the
- * first buffer asks for it, and forgets them with the last such buffer: a
- * few milliseconds of XML each time a conversation with code opens or a
- * code block scrolls back into view. One idle buffer per language used keeps
+ * first buffer asks for it, and forgets them with the last such buffer:
+ * 12-150 ms (C, JavaScript, HTML) each time a conversation with code opens
+ * or a code block is built again. One idle buffer per language used keeps
  * them; there are as many as languages used, a few dozen at most. */
 static GHashTable *kept_languages;
 
