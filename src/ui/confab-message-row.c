@@ -7,6 +7,7 @@
 
 #include "confab-markdown-view.h"
 #include "confab-message-row.h"
+#include "confab-tooltip.h"
 
 /* A message longer than this is shown in part (a 5 MB paste would otherwise
  * become hundreds of MB of laid-out text, and a long paste with no blank line
@@ -117,7 +118,7 @@ ensure_error_box (ConfabMessageRow *self)
   self->preferences_button = add_action_button (buttons, _("Open _Preferences"), "app.preferences", FALSE);
   self->cancel_button = add_action_button (buttons, _("_Cancel"), "chat.stop", FALSE);
   self->continue_button = add_action_button (buttons, _("C_ontinue"), "chat.continue", TRUE);
-  gtk_widget_set_tooltip_text (self->continue_button, _("Ask for the rest of this reply"));
+  confab_tooltip_set (self->continue_button, _("Ask for the rest of this reply"));
   self->retry_button = add_action_button (buttons, _("_Retry"), "chat.retry", TRUE);
   gtk_widget_add_css_class (self->retry_button, "suggested-action");
   gtk_widget_set_visible (self->retry_button, TRUE);
@@ -466,6 +467,7 @@ confab_message_row_init (ConfabMessageRow *self)
 
   self->content_view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
   gtk_box_append (self->content_box, GTK_WIDGET (self->content_view));
+  confab_tooltip_set (GTK_WIDGET (self->copy_button), _("Copy Message"));
 
   g_signal_connect_object (self->copy_button, "clicked",
                            G_CALLBACK (copy_clicked_cb), self, G_CONNECT_SWAPPED);

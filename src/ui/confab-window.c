@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "confab-window.h"
+#include "confab-tooltip.h"
 
 struct _ConfabWindow
 {
@@ -590,7 +591,7 @@ row_setup_cb (GtkSignalListItemFactory *factory,
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "view-more-symbolic");
   gtk_widget_add_css_class (menu, "flat");
   gtk_widget_set_valign (menu, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (menu, _("Conversation Menu"));
+  confab_tooltip_set (menu, _("Conversation Menu"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (menu),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Conversation Menu"),
                                   -1);
