@@ -574,6 +574,10 @@ typedef struct
   gint64             last_frame_cpu_ns;
   gint64             last_frame_wall_us;
   gint64             frame_cpu_total_ns;
+  /* When each phase of the frame under way ended (0: not run). */
+  gint64             update_done_at;
+  gint64             layout_done_at;
+  gint64             paint_done_at;
   gboolean           frame_seen;      /* cleared by whoever waits for the next frame */
 
   /* Called after each paint, if set. */
@@ -589,6 +593,49 @@ before_paint_cb (GdkFrameClock *clock,
 {
   app.frame_started_cpu_ns = thread_cpu_ns ();
   app.frame_started_at = g_get_monotonic_time ();
+  app.update_done_at = app.layout_done_at = app.paint_done_at = 0;
+}
+
+static void
+phase_done_cb (GdkFrameClock *clock,
+               gpointer       user_data)
+{
+  gint64 *done_at = user_data;
+
+  *done_at = g_get_monotonic_time ();
+}
+
+/* The frame's phases as "mark frame START UPDATE_US LAYOUT_US PAINT_US
+ * REST_US": tick callbacks, size requests and allocation, snapshot and
+ * rendering, and the rest (after-paint). A phase not run counts 0. */
+static void
+mark_frame (gint64 now)
+{
+  gint64 at = app.frame_started_at;
+  gint64 update = 0, layout = 0, paint = 0;
+
+  if (g_getenv ("BENCH_CONFAB_MARKS") == NULL)
+    return;
+
+  if (app.update_done_at != 0)
+    {
+      update = app.update_done_at - at;
+      at = app.update_done_at;
+    }
+  if (app.layout_done_at != 0)
+    {
+      layout = app.layout_done_at - at;
+      at = app.layout_done_at;
+    }
+  if (app.paint_done_at != 0)
+    {
+      paint = app.paint_done_at - at;
+      at = app.paint_done_at;
+    }
+
+  g_printerr ("mark frame %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
+              " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n",
+              app.frame_started_at, update, layout, paint, now - at);
 }
 
 static void
@@ -606,6 +653,7 @@ after_paint_cb (GdkFrameClock *clock,
       app.last_frame_cpu_ns = cpu - app.frame_started_cpu_ns;
       app.last_frame_wall_us = now - app.frame_started_at;
       app.frame_cpu_total_ns += app.last_frame_cpu_ns;
+      mark_frame (now);
     }
 
   if (app.first_frame_at == 0)
@@ -638,6 +686,9 @@ window_realize_cb (GtkWidget *widget,
                                           G_CALLBACK (before_paint_cb), NULL);
   app.after_paint_id = g_signal_connect (app.clock, "after-paint",
                                          G_CALLBACK (after_paint_cb), NULL);
+  g_signal_connect_after (app.clock, "update", G_CALLBACK (phase_done_cb), &app.update_done_at);
+  g_signal_connect_after (app.clock, "layout", G_CALLBACK (phase_done_cb), &app.layout_done_at);
+  g_signal_connect_after (app.clock, "paint", G_CALLBACK (phase_done_cb), &app.paint_done_at);
   g_signal_connect (surface, "notify::mapped", G_CALLBACK (surface_mapped_cb), NULL);
 }
 
@@ -726,6 +777,8 @@ app_stop (void)
     {
       g_clear_signal_handler (&app.after_paint_id, app.clock);
       g_clear_signal_handler (&app.before_paint_id, app.clock);
+      g_signal_handlers_disconnect_matched (app.clock, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                            phase_done_cb, NULL);
       g_clear_object (&app.clock);
     }
   if (app.window != NULL)
