@@ -680,14 +680,46 @@ append_escaped (GString    *out,
   g_string_append (out, escaped->str);
 }
 
+/* The label showing a code block's code, when one does */
+static GtkWidget *
+code_label (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_has_css_class (widget, "md-code-text"))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = code_label (child);
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* The code a code block shows, in its view or its label */
 static char *
 buffer_text (GtkWidget *code_block)
 {
-  GtkWidget *view = find_descendant (code_block, GTK_TYPE_TEXT_VIEW);
+  GtkWidget *view = confab_code_block_get_text_view (CONFAB_CODE_BLOCK (code_block));
   GtkTextBuffer *buffer;
   GtkTextIter start, end;
 
-  g_assert_nonnull (view);
+  if (view == NULL)
+    {
+      GtkWidget *label = code_label (code_block);
+
+      g_assert_nonnull (label);
+      g_assert_null (find_descendant (code_block, GTK_TYPE_TEXT_VIEW));
+      g_assert_true (gtk_label_get_selectable (GTK_LABEL (label)));
+      g_assert_false (gtk_label_get_wrap (GTK_LABEL (label)));
+      g_assert_true (gtk_widget_has_css_class (label, "monospace"));
+      return g_strdup (gtk_label_get_text (GTK_LABEL (label)));
+    }
+
+  g_assert_true (find_descendant (code_block, GTK_TYPE_TEXT_VIEW) == view);
   buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
   gtk_text_buffer_get_bounds (buffer, &start, &end);
 
@@ -998,6 +1030,32 @@ utf8_safe_cut (const char *text,
   return cut;
 }
 
+/* While streaming, only the last block, when it is code, is growing;
+ * finished, none is, and short code shows in a label. */
+static void
+assert_growing_code (ConfabMarkdownView *view,
+                     gboolean            streaming)
+{
+  g_autoptr(GPtrArray) blocks = list_blocks (view);
+
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      GtkWidget *child = blocks->pdata[i];
+      gboolean growing = streaming && i == blocks->len - 1;
+
+      if (!CONFAB_IS_CODE_BLOCK (child))
+        continue;
+      if (!growing)
+        {
+          g_assert_false (confab_code_block_get_growing (CONFAB_CODE_BLOCK (child)));
+          g_assert_null (confab_code_block_get_text_view (CONFAB_CODE_BLOCK (child)));
+        }
+      else
+        g_assert_true ((confab_code_block_get_text_view (CONFAB_CODE_BLOCK (child)) == NULL) !=
+                       (code_label (child) == NULL));
+    }
+}
+
 static void
 stream_and_compare (const char *name,
                     const char *text,
@@ -1020,12 +1078,25 @@ stream_and_compare (const char *name,
       prefix = g_strndup (text, pos);
       confab_markdown_view_set_text (view, prefix);
       if (g_test_rand_int_range (0, 3) == 0)
-        confab_markdown_view_flush (view);
+        {
+          confab_markdown_view_flush (view);
+          assert_growing_code (view, TRUE);
+        }
     }
 
   confab_markdown_view_flush (view);
+  assert_growing_code (view, TRUE);
+  if (strstr (name, "unclosed-fence") != NULL)
+    {
+      g_autoptr(GPtrArray) blocks = list_blocks (view);
+      GtkWidget *last = blocks->pdata[blocks->len - 1];
+
+      g_assert_true (CONFAB_IS_CODE_BLOCK (last));
+      g_assert_true (confab_code_block_get_growing (CONFAB_CODE_BLOCK (last)));
+    }
   confab_markdown_view_set_streaming (view, FALSE);
   confab_markdown_view_flush (view);
+  assert_growing_code (view, FALSE);
   streamed = serialize_view (view);
 
   g_test_message ("%s: %u frozen widgets fixed at the end", name,
@@ -1746,13 +1817,29 @@ clipboard_read_cb (GObject      *source,
   g_assert_nonnull (*text);
 }
 
+static char *
+numbered_lines (guint n)
+{
+  GString *code = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (code, "x%u = %u\n", i, i);
+
+  return g_string_free (code, FALSE);
+}
+
+/* A code block shows its code highlighted in a label; long code, in a
+ * GtkSourceView that takes more by inserting only the new text. */
 static void
 test_code_block (void)
 {
   ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
-  GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
   GtkWidget *scroller = find_descendant (GTK_WIDGET (block), GTK_TYPE_SCROLLED_WINDOW);
   GtkWidget *button = find_descendant (GTK_WIDGET (block), GTK_TYPE_BUTTON);
+  g_autofree char *long_code = numbered_lines (100);
+  g_autofree char *longer_code = g_strconcat (long_code, "def f():\n    return 1\n", NULL);
+  GtkWidget *view;
+  GtkWidget *label;
   GtkSourceBuffer *buffer;
   InsertLog log = { g_string_new (NULL), 0 };
   g_autofree char *text = NULL;
@@ -1760,11 +1847,6 @@ test_code_block (void)
   GtkPolicyType hpolicy, vpolicy;
   guint timeout_id;
 
-  g_assert_nonnull (view);
-  buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
-  g_assert_false (gtk_text_view_get_editable (GTK_TEXT_VIEW (view)));
-  g_assert_true (gtk_text_view_get_monospace (GTK_TEXT_VIEW (view)));
-  g_assert_cmpint (gtk_text_view_get_wrap_mode (GTK_TEXT_VIEW (view)), ==, GTK_WRAP_NONE);
   gtk_scrolled_window_get_policy (GTK_SCROLLED_WINDOW (scroller), &hpolicy, &vpolicy);
   g_assert_cmpint (hpolicy, ==, GTK_POLICY_AUTOMATIC);
   g_assert_cmpint (vpolicy, ==, GTK_POLICY_NEVER);
@@ -1772,23 +1854,57 @@ test_code_block (void)
   g_assert_cmpstr (gtk_button_get_icon_name (GTK_BUTTON (button)), ==, "edit-copy-symbolic");
   g_assert_cmpstr (gtk_widget_get_tooltip_text (button), ==, "Copy");
 
-  g_signal_connect (buffer, "insert-text", G_CALLBACK (insert_text_cb), &log);
-
+  /* Short code: a label, highlighted (a keyword in a colour of its own) */
+  g_assert_false (confab_code_block_get_growing (block));
   confab_code_block_set_code (block, "py", "def f():\n");
-  g_assert_cmpstr (gtk_source_language_get_id (gtk_source_buffer_get_language (buffer)), ==, "python3");
+  g_assert_null (confab_code_block_get_text_view (block));
+  label = code_label (GTK_WIDGET (block));
+  g_assert_nonnull (label);
   text = buffer_text (GTK_WIDGET (block));
   g_assert_cmpstr (text, ==, "def f():");
+  g_assert_true (g_str_has_prefix (gtk_label_get_label (GTK_LABEL (label)), "<span foreground=\"#"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), ">def</span>"));
 
-  /* Growth inserts only the new text. */
-  g_string_truncate (log.inserted, 0);
-  log.n_inserts = 0;
+  /* Growing, it stays a label while short, made again as it grows */
+  confab_code_block_set_growing (block, TRUE);
   confab_code_block_set_code (block, "py", "def f():\n    return 1\n");
-  g_assert_cmpstr (log.inserted->str, ==, "\n    return 1");
+  g_assert_null (confab_code_block_get_text_view (block));
+  g_assert_true (code_label (GTK_WIDGET (block)) == label);
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpstr (text, ==, "def f():\n    return 1");
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), ">return</span>"));
+
+  /* Long and growing: a view, that takes new text by inserting it */
+  confab_code_block_set_code (block, "py", long_code);
+  view = confab_code_block_get_text_view (block);
+  g_assert_nonnull (view);
+  g_assert_null (code_label (GTK_WIDGET (block)));
+  buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
+  g_assert_false (gtk_text_view_get_editable (GTK_TEXT_VIEW (view)));
+  g_assert_true (gtk_text_view_get_monospace (GTK_TEXT_VIEW (view)));
+  g_assert_cmpint (gtk_text_view_get_wrap_mode (GTK_TEXT_VIEW (view)), ==, GTK_WRAP_NONE);
+  g_assert_cmpstr (gtk_source_language_get_id (gtk_source_buffer_get_language (buffer)), ==, "python3");
+
+  g_signal_connect (buffer, "insert-text", G_CALLBACK (insert_text_cb), &log);
+  confab_code_block_set_code (block, "py", longer_code);
+  g_assert_cmpstr (log.inserted->str, ==, "\ndef f():\n    return 1");
   g_assert_cmpuint (log.n_inserts, ==, 1);
 
   /* The same code again touches nothing. */
-  confab_code_block_set_code (block, "py", "def f():\n    return 1\n");
+  confab_code_block_set_code (block, "py", longer_code);
   g_assert_cmpuint (log.n_inserts, ==, 1);
+
+  /* Finished, under 400 lines: a label shows the same code, highlighted as
+   * the view had it. */
+  confab_code_block_set_growing (block, FALSE);
+  g_assert_null (confab_code_block_get_text_view (block));
+  label = code_label (GTK_WIDGET (block));
+  g_assert_nonnull (label);
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_true (g_str_has_suffix (text, "x99 = 99\ndef f():\n    return 1"));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), ">def</span>"));
 
   /* Something else replaces it. */
   confab_code_block_set_code (block, "py", "x = 2\n");
@@ -1814,6 +1930,40 @@ test_code_block (void)
   assert_no_logs ();
 }
 
+/* Code that is not highlighted shows as it is, markup and all; very long
+ * code stays in a view, which lays out only the lines that show. */
+static void
+test_code_block_plain (void)
+{
+  ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  g_autoptr(GString) long_code = g_string_new (NULL);
+  g_autofree char *text = NULL;
+
+  confab_code_block_set_code (block, "text", "<span foreground=\"red\">x</span> & <b>\n");
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpstr (text, ==, "<span foreground=\"red\">x</span> & <b>");
+  g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (code_label (GTK_WIDGET (block)))), ==,
+                   "&lt;span foreground=&quot;red&quot;&gt;x&lt;/span&gt; &amp; &lt;b&gt;");
+
+  for (guint i = 0; i < 1000; i++)
+    g_string_append_printf (long_code, "line %u\n", i);
+  /* Finished code over 400 lines stays in a view. */
+  confab_code_block_set_code (block, "text", long_code->str);
+  g_assert_nonnull (confab_code_block_get_text_view (block));
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpuint (strlen (text), ==, long_code->len - 1);
+
+  confab_code_block_set_code (block, "c", "int x;\n");
+  g_assert_null (confab_code_block_get_text_view (block));
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (GTK_WIDGET (block));
+  g_assert_cmpstr (text, ==, "int x;");
+
+  g_assert_finalize_object (block);
+  assert_no_logs ();
+}
+
 static void
 test_code_block_languages (void)
 {
@@ -1833,14 +1983,10 @@ test_code_block_languages (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
-      GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
-      GtkSourceBuffer *buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
-      GtkSourceLanguage *language;
 
       confab_code_block_set_code (block, cases[i].fence, "x\n");
-      language = gtk_source_buffer_get_language (buffer);
       g_test_message ("%s", cases[i].fence);
-      g_assert_cmpstr (language ? gtk_source_language_get_id (language) : NULL, ==, cases[i].id);
+      g_assert_cmpstr (confab_code_block_get_language_id (block), ==, cases[i].id);
       g_assert_cmpstr (confab_code_block_get_language (block), ==, cases[i].fence);
 
       g_assert_finalize_object (block);
@@ -1853,21 +1999,39 @@ static void
 test_code_block_dark (void)
 {
   AdwStyleManager *manager = adw_style_manager_get_default ();
-  ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
-  GtkWidget *view = find_descendant (GTK_WIDGET (block), GTK_SOURCE_TYPE_VIEW);
-  GtkSourceBuffer *buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)));
+  ConfabCodeBlock *growing = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  ConfabCodeBlock *finished = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  g_autofree char *long_code = numbered_lines (100);
+  GtkSourceBuffer *buffer;
+  GtkLabel *label;
+  g_autofree char *light = NULL;
+
+  confab_code_block_set_growing (growing, TRUE);
+  confab_code_block_set_code (growing, "py", long_code);
+  buffer = GTK_SOURCE_BUFFER (gtk_text_view_get_buffer (GTK_TEXT_VIEW (confab_code_block_get_text_view (growing))));
+  confab_code_block_set_code (finished, "c", "int main (void) { return 0; }\n");
+  label = GTK_LABEL (code_label (GTK_WIDGET (finished)));
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  light = g_strdup (gtk_label_get_label (label));
 
   adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_DARK);
   g_assert_true (adw_style_manager_get_dark (manager));
   g_assert_cmpstr (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)),
                    ==, "Adwaita-dark");
+  /* The label's colours change with the scheme. */
+  g_assert_true (GTK_LABEL (code_label (GTK_WIDGET (finished))) == label);
+  g_assert_cmpstr (gtk_label_get_text (label), ==, "int main (void) { return 0; }");
+  g_assert_cmpstr (gtk_label_get_label (label), !=, light);
 
   adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_LIGHT);
   g_assert_cmpstr (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)),
                    ==, "Adwaita");
+  g_assert_cmpstr (gtk_label_get_label (label), ==, light);
 
   adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_DEFAULT);
-  g_assert_finalize_object (block);
+  g_assert_finalize_object (growing);
+  g_assert_finalize_object (finished);
   assert_no_logs ();
 }
 
@@ -1929,6 +2093,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/pages", test_view_pages);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
+  g_test_add_func ("/markdown/code-block/plain", test_code_block_plain);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
   g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);
 

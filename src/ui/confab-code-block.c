@@ -11,8 +11,15 @@
 
 #include "confab-code-block.h"
 #include "confab-scrolling.h"
+#include "confab-tooltip.h"
 
 #define COPIED_FEEDBACK_SECONDS 2
+
+/* Code longer than this shows in a GtkSourceView, which takes more text by
+ * inserting it and lays out and draws only the lines that show; shorter code
+ * is one label, its markup made again whenever the code grows. */
+#define MAX_LABEL_LINES 400
+#define MAX_GROWING_LABEL_LINES 60
 
 struct _ConfabCodeBlock
 {
@@ -23,14 +30,20 @@ struct _ConfabCodeBlock
   GtkWidget       *language_label;
   GtkWidget       *copy_button;
   GtkWidget       *scroller;
-  GtkWidget       *view;
+  /* What shows the code: one of the two */
+  GtkWidget       *view;        /* a GtkSourceView on buffer */
+  GtkWidget       *label;       /* the code as highlighted markup */
 
   /* Owned */
-  GtkSourceBuffer *buffer;
+  GtkSourceBuffer *buffer;      /* with a view, or while growing: highlights
+                                 * the code as it comes */
   char            *language;
+  GtkSourceLanguage *source_language;  /* the language's rules, or NULL */
   char            *code;
-  gsize            shown_len;   /* the buffer holds code[0..shown_len) */
+  gsize            shown_len;   /* code[0..shown_len) shows */
   guint            copied_id;
+
+  guint            growing : 1;
 };
 
 G_DEFINE_FINAL_TYPE (ConfabCodeBlock, confab_code_block, GTK_TYPE_WIDGET)
@@ -128,23 +141,31 @@ find_language (const char *name)
  * them; there are as many as languages used, a few dozen at most. */
 static GHashTable *kept_languages;
 
-static void
+static GtkSourceBuffer *
 keep_language (GtkSourceLanguage *language)
 {
   GtkSourceBuffer *buffer;
+  const char *id;
 
   if (language == NULL)
-    return;
+    return NULL;
 
+  id = gtk_source_language_get_id (language);
   if (kept_languages == NULL)
     kept_languages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  else if (g_hash_table_contains (kept_languages, gtk_source_language_get_id (language)))
-    return;
+  else if ((buffer = g_hash_table_lookup (kept_languages, id)) != NULL)
+    return buffer;
 
+  /* It also highlights the code of finished blocks, which show it as a
+   * label: they take the markup and leave the buffer empty. */
   buffer = gtk_source_buffer_new (NULL);
+  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (buffer), FALSE);
+  gtk_source_buffer_set_highlight_matching_brackets (buffer, FALSE);
   gtk_source_buffer_set_highlight_syntax (buffer, TRUE);
   gtk_source_buffer_set_language (buffer, language);
-  g_hash_table_insert (kept_languages, g_strdup (gtk_source_language_get_id (language)), buffer);
+  g_hash_table_insert (kept_languages, g_strdup (id), buffer);
+
+  return buffer;
 }
 
 /**
@@ -163,8 +184,8 @@ confab_code_block_prepare_language (const char *name)
   keep_language (find_language (name));
 }
 
-static void
-update_style_scheme (ConfabCodeBlock *self)
+static GtkSourceStyleScheme *
+current_scheme (void)
 {
   GtkSourceStyleSchemeManager *manager = gtk_source_style_scheme_manager_get_default ();
   gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
@@ -174,7 +195,348 @@ update_style_scheme (ConfabCodeBlock *self)
   if (scheme == NULL)
     scheme = gtk_source_style_scheme_manager_get_scheme (manager, dark ? "classic-dark" : "classic");
 
-  gtk_source_buffer_set_style_scheme (self->buffer, scheme);
+  return scheme;
+}
+
+/* A label showing code takes the colours a GtkSourceView would have from
+ * the scheme's "text" style, so that a block looks the same in either. */
+static void
+update_label_colors (GtkSourceStyleScheme *scheme)
+{
+  static GtkCssProvider *provider;
+  static char *provider_scheme;
+  GtkSourceStyle *style = scheme != NULL ? gtk_source_style_scheme_get_style (scheme, "text") : NULL;
+  g_autoptr(GString) css = g_string_new ("codeblock label.md-code-text {");
+  g_autofree char *foreground = NULL;
+  g_autofree char *background = NULL;
+  gboolean foreground_set = FALSE;
+  gboolean background_set = FALSE;
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (display == NULL || g_strcmp0 (provider_scheme, scheme ? gtk_source_style_scheme_get_id (scheme) : "") == 0)
+    return;
+
+  g_free (provider_scheme);
+  provider_scheme = g_strdup (scheme ? gtk_source_style_scheme_get_id (scheme) : "");
+
+  if (style != NULL)
+    g_object_get (style,
+                  "foreground", &foreground, "foreground-set", &foreground_set,
+                  "background", &background, "background-set", &background_set,
+                  NULL);
+  if (foreground_set && foreground != NULL)
+    g_string_append_printf (css, " color: %s;", foreground);
+  if (background_set && background != NULL)
+    g_string_append_printf (css, " background-color: %s;", background);
+  g_string_append (css, " }");
+
+  if (provider == NULL)
+    {
+      provider = gtk_css_provider_new ();
+      gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (provider),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    }
+  gtk_css_provider_load_from_data (provider, css->str, (gssize) css->len);
+}
+
+/* What a highlighting tag sets, of what a label can show */
+typedef struct
+{
+  gconstpointer scheme;   /* the scheme it was read in; compared only */
+  GdkRGBA foreground;
+  GdkRGBA background;
+  int     weight;
+  int     style;          /* PangoStyle */
+  guint   foreground_set : 1;
+  guint   background_set : 1;
+  guint   weight_set : 1;
+  guint   style_set : 1;
+  guint   underline : 1;
+  guint   underline_set : 1;
+  guint   strikethrough : 1;
+  guint   strikethrough_set : 1;
+} Look;
+
+/* A tag's look, kept on the tag for the scheme it was read in */
+static const Look *
+tag_look (GtkTextTag           *tag,
+          GtkSourceStyleScheme *scheme)
+{
+  static GQuark look_quark;
+  Look *look;
+  GdkRGBA *foreground = NULL;
+  GdkRGBA *background = NULL;
+  gboolean foreground_set, background_set, weight_set, style_set, underline_set, strikethrough_set;
+  gboolean strikethrough;
+  PangoUnderline underline;
+  PangoStyle style;
+
+  if (look_quark == 0)
+    look_quark = g_quark_from_static_string ("confab-code-block-look");
+  look = g_object_get_qdata (G_OBJECT (tag), look_quark);
+  if (look != NULL && look->scheme == scheme)
+    return look;
+
+  look = g_new0 (Look, 1);
+  look->scheme = scheme;
+  g_object_set_qdata_full (G_OBJECT (tag), look_quark, look, g_free);
+
+  g_object_get (tag,
+                "foreground-set", &foreground_set, "foreground-rgba", &foreground,
+                "background-set", &background_set, "background-rgba", &background,
+                "weight-set", &weight_set, "weight", &look->weight,
+                "style-set", &style_set, "style", &style,
+                "underline-set", &underline_set, "underline", &underline,
+                "strikethrough-set", &strikethrough_set, "strikethrough", &strikethrough,
+                NULL);
+
+  look->foreground_set = foreground_set && foreground != NULL;
+  if (look->foreground_set)
+    look->foreground = *foreground;
+  look->background_set = background_set && background != NULL;
+  if (look->background_set)
+    look->background = *background;
+  look->weight_set = weight_set;
+  look->style_set = style_set;
+  look->style = style;
+  look->underline_set = underline_set;
+  look->underline = underline != PANGO_UNDERLINE_NONE;
+  look->strikethrough_set = strikethrough_set;
+  look->strikethrough = strikethrough;
+
+  g_clear_pointer (&foreground, gdk_rgba_free);
+  g_clear_pointer (&background, gdk_rgba_free);
+
+  return look;
+}
+
+static void
+append_color (GString       *out,
+              const char    *name,
+              const char    *alpha_name,
+              const GdkRGBA *color)
+{
+  g_string_append_printf (out, " %s=\"#%02x%02x%02x\"", name,
+                          (guint) (CLAMP (color->red, 0, 1) * 255 + 0.5),
+                          (guint) (CLAMP (color->green, 0, 1) * 255 + 0.5),
+                          (guint) (CLAMP (color->blue, 0, 1) * 255 + 0.5));
+  if (color->alpha < 1)
+    g_string_append_printf (out, " %s=\"%u\"", alpha_name,
+                            (guint) CLAMP (color->alpha * 65535, 1, 65535));
+}
+
+/* The attributes of a <span> showing @look */
+static void
+append_look (GString    *out,
+             const Look *look)
+{
+  if (look->foreground_set)
+    append_color (out, "foreground", "fgalpha", &look->foreground);
+  if (look->background_set)
+    append_color (out, "background", "bgalpha", &look->background);
+  if (look->weight_set)
+    g_string_append_printf (out, " weight=\"%d\"", look->weight);
+  if (look->style_set)
+    g_string_append (out, look->style == PANGO_STYLE_ITALIC ? " style=\"italic\""
+                          : look->style == PANGO_STYLE_OBLIQUE ? " style=\"oblique\""
+                          : " style=\"normal\"");
+  if (look->underline_set && look->underline)
+    g_string_append (out, " underline=\"single\"");
+  if (look->strikethrough_set && look->strikethrough)
+    g_string_append (out, " strikethrough=\"true\"");
+}
+
+/* The buffer's text as Pango markup, coloured as its highlighting has it;
+ * where tags overlap, the one of higher priority wins, as in a view. */
+static char *
+highlighted_markup (GtkSourceBuffer *buffer)
+{
+  GtkTextBuffer *text_buffer = GTK_TEXT_BUFFER (buffer);
+  GtkSourceStyleScheme *scheme = gtk_source_buffer_get_style_scheme (buffer);
+  g_autoptr(GString) attributes = g_string_new (NULL);
+  GString *markup = g_string_new (NULL);
+  GtkTextIter iter, end;
+
+  gtk_text_buffer_get_bounds (text_buffer, &iter, &end);
+  gtk_source_buffer_ensure_highlight (buffer, &iter, &end);
+
+  while (!gtk_text_iter_is_end (&iter))
+    {
+      GtkTextIter next = iter;
+      g_autoptr(GSList) tags = gtk_text_iter_get_tags (&iter);
+      g_autofree char *text = NULL;
+      g_autofree char *escaped = NULL;
+      Look look = { 0, };
+
+      gtk_text_iter_forward_to_tag_toggle (&next, NULL);
+      text = gtk_text_iter_get_slice (&iter, &next);
+      escaped = g_markup_escape_text (text, -1);
+
+      /* In ascending priority: each tag overrides what it sets. */
+      for (GSList *l = tags; l != NULL; l = l->next)
+        {
+          const Look *tag = tag_look (l->data, scheme);
+
+          if (tag->foreground_set)
+            look.foreground = tag->foreground, look.foreground_set = TRUE;
+          if (tag->background_set)
+            look.background = tag->background, look.background_set = TRUE;
+          if (tag->weight_set)
+            look.weight = tag->weight, look.weight_set = TRUE;
+          if (tag->style_set)
+            look.style = tag->style, look.style_set = TRUE;
+          if (tag->underline_set)
+            look.underline = tag->underline, look.underline_set = TRUE;
+          if (tag->strikethrough_set)
+            look.strikethrough = tag->strikethrough, look.strikethrough_set = TRUE;
+        }
+
+      g_string_truncate (attributes, 0);
+      append_look (attributes, &look);
+      if (attributes->len > 0)
+        g_string_append_printf (markup, "<span%s>%s</span>", attributes->str, escaped);
+      else
+        g_string_append (markup, escaped);
+
+      iter = next;
+    }
+
+  return g_string_free (markup, FALSE);
+}
+
+/* Highlights code[0..shown_len) in the language's kept buffer */
+static char *
+markup_for_code (ConfabCodeBlock *self)
+{
+  GtkSourceBuffer *buffer = keep_language (self->source_language);
+  char *markup;
+
+  if (buffer == NULL)
+    return g_markup_escape_text (self->code, (gssize) self->shown_len);
+
+  gtk_source_buffer_set_style_scheme (buffer, current_scheme ());
+  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), self->code, (int) self->shown_len);
+  markup = highlighted_markup (buffer);
+  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), "", 0);
+
+  return markup;
+}
+
+static gboolean
+wants_view (ConfabCodeBlock *self)
+{
+  guint max = self->growing ? MAX_GROWING_LABEL_LINES : MAX_LABEL_LINES;
+  guint n_lines = 1;
+
+  for (const char *p = self->code; p < self->code + self->shown_len && n_lines <= max; p++)
+    if (*p == '\n')
+      n_lines++;
+
+  return n_lines > max;
+}
+
+static void
+ensure_buffer (ConfabCodeBlock *self)
+{
+  if (self->buffer != NULL)
+    return;
+
+  self->buffer = gtk_source_buffer_new (NULL);
+  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (self->buffer), FALSE);
+  gtk_source_buffer_set_highlight_matching_brackets (self->buffer, FALSE);
+  gtk_source_buffer_set_highlight_syntax (self->buffer, TRUE);
+  gtk_source_buffer_set_language (self->buffer, self->source_language);
+  gtk_source_buffer_set_style_scheme (self->buffer, current_scheme ());
+  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (self->buffer), self->code, (int) self->shown_len);
+}
+
+static void
+show_view (ConfabCodeBlock *self)
+{
+  ensure_buffer (self);
+
+  self->view = gtk_source_view_new_with_buffer (self->buffer);
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), FALSE);
+  gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view), FALSE);
+  gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->view), TRUE);
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->view), GTK_WRAP_NONE);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (self->view), 12);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (self->view), 12);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (self->view), 8);
+  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (self->view), 10);
+  gtk_widget_add_css_class (self->view, "md-code-view");
+  /* Drops the label, if any */
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroller), self->view);
+  self->label = NULL;
+}
+
+static void
+show_label (ConfabCodeBlock *self,
+            const char      *markup)
+{
+  update_label_colors (current_scheme ());
+
+  if (self->label == NULL)
+    {
+      self->label = gtk_label_new (NULL);
+      gtk_label_set_selectable (GTK_LABEL (self->label), TRUE);
+      gtk_label_set_xalign (GTK_LABEL (self->label), 0.0);
+      gtk_label_set_yalign (GTK_LABEL (self->label), 0.0);
+      gtk_widget_add_css_class (self->label, "md-code-text");
+      gtk_widget_add_css_class (self->label, "monospace");
+      /* Drops the view, if any */
+      gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroller), self->label);
+      self->view = NULL;
+    }
+
+  gtk_label_set_markup (GTK_LABEL (self->label), markup);
+}
+
+/* Long code shows in a GtkSourceView. Otherwise a label shows the code
+ * highlighted: a tenth of the widgets, made and laid out in a fraction of
+ * the time. While the code grows, a buffer of the block's own highlights
+ * only what is new (GtkSourceView's engine picks up where it stopped) and
+ * the label takes the markup of the whole; finished, the block keeps the
+ * markup and lets the buffer go. Code made finished is highlighted once, in
+ * the buffer kept for its language. @code_changed: whether the label has
+ * to show other code. */
+static void
+update_form (ConfabCodeBlock *self,
+             gboolean         code_changed)
+{
+  g_autofree char *markup = NULL;
+
+  if (wants_view (self))
+    {
+      if (self->view == NULL)
+        show_view (self);
+      return;
+    }
+
+  if (self->growing)
+    ensure_buffer (self);
+
+  if (code_changed || self->label == NULL)
+    {
+      /* The buffer, when there is one, holds the code highlighted. */
+      if (self->buffer != NULL)
+        markup = highlighted_markup (self->buffer);
+      else
+        markup = markup_for_code (self);
+      show_label (self, markup);
+    }
+
+  if (!self->growing)
+    g_clear_object (&self->buffer);
+}
+
+static void
+dark_changed_cb (ConfabCodeBlock *self)
+{
+  if (self->buffer != NULL)
+    gtk_source_buffer_set_style_scheme (self->buffer, current_scheme ());
+  if (self->label != NULL)
+    update_form (self, TRUE);
 }
 
 static gboolean
@@ -285,7 +647,7 @@ confab_code_block_init (ConfabCodeBlock *self)
   gtk_box_append (GTK_BOX (self->header), self->language_label);
 
   self->copy_button = gtk_button_new_from_icon_name ("edit-copy-symbolic");
-  gtk_widget_set_tooltip_text (self->copy_button, _("Copy"));
+  confab_tooltip_set (self->copy_button, _("Copy"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->copy_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Copy code"),
                                   -1);
@@ -296,34 +658,18 @@ confab_code_block_init (ConfabCodeBlock *self)
                            G_CALLBACK (copy_clicked_cb), self, G_CONNECT_SWAPPED);
   gtk_box_append (GTK_BOX (self->header), self->copy_button);
 
-  self->buffer = gtk_source_buffer_new (NULL);
-  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (self->buffer), FALSE);
-  gtk_source_buffer_set_highlight_matching_brackets (self->buffer, FALSE);
-  gtk_source_buffer_set_highlight_syntax (self->buffer, TRUE);
-
-  self->view = gtk_source_view_new_with_buffer (self->buffer);
-  gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), FALSE);
-  gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view), FALSE);
-  gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->view), TRUE);
-  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->view), GTK_WRAP_NONE);
-  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (self->view), 12);
-  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (self->view), 12);
-  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (self->view), 8);
-  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (self->view), 10);
-  gtk_widget_add_css_class (self->view, "md-code-view");
-
   self->scroller = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (self->scroller),
                                   GTK_POLICY_AUTOMATIC, GTK_POLICY_NEVER);
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (self->scroller), TRUE);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroller), self->view);
   gtk_widget_set_parent (self->scroller, GTK_WIDGET (self));
 
   confab_scrolling_pass_vertical (self->scroller);
 
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
-                           G_CALLBACK (update_style_scheme), self, G_CONNECT_SWAPPED);
-  update_style_scheme (self);
+                           G_CALLBACK (dark_changed_cb), self, G_CONNECT_SWAPPED);
+
+  update_form (self, TRUE);
 }
 
 /**
@@ -351,6 +697,7 @@ confab_code_block_set_code (ConfabCodeBlock *self,
                             const char      *language,
                             const char      *code)
 {
+  gboolean language_changed = FALSE;
   gsize len;
   gsize shown_len;
 
@@ -366,12 +713,19 @@ confab_code_block_set_code (ConfabCodeBlock *self,
       g_free (self->language);
       self->language = g_strdup (language);
       gtk_label_set_text (GTK_LABEL (self->language_label), language);
-      gtk_source_buffer_set_language (self->buffer, find_language (language));
-      keep_language (gtk_source_buffer_get_language (self->buffer));
+      self->source_language = find_language (language);
+      keep_language (self->source_language);
+      if (self->buffer != NULL)
+        gtk_source_buffer_set_language (self->buffer, self->source_language);
+      language_changed = TRUE;
     }
 
   if (strcmp (code, self->code) == 0)
-    return;
+    {
+      if (language_changed)
+        update_form (self, TRUE);
+      return;
+    }
 
   g_return_if_fail (g_utf8_validate (code, -1, NULL));
 
@@ -380,25 +734,76 @@ confab_code_block_set_code (ConfabCodeBlock *self,
   if (shown_len > 0 && code[shown_len - 1] == '\n')
     shown_len--;
 
-  if (shown_len >= self->shown_len && memcmp (code, self->code, self->shown_len) == 0)
+  if (self->buffer != NULL)
     {
-      GtkTextIter end;
-
-      if (shown_len > self->shown_len)
+      if (shown_len >= self->shown_len && memcmp (code, self->code, self->shown_len) == 0)
         {
-          gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->buffer), &end);
-          gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->buffer), &end,
-                                  code + self->shown_len, shown_len - self->shown_len);
+          GtkTextIter end;
+
+          if (shown_len > self->shown_len)
+            {
+              gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->buffer), &end);
+              gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->buffer), &end,
+                                      code + self->shown_len, (int) (shown_len - self->shown_len));
+            }
         }
-    }
-  else
-    {
-      gtk_text_buffer_set_text (GTK_TEXT_BUFFER (self->buffer), code, shown_len);
+      else
+        {
+          gtk_text_buffer_set_text (GTK_TEXT_BUFFER (self->buffer), code, (int) shown_len);
+        }
     }
 
   g_free (self->code);
   self->code = g_strndup (code, len);
   self->shown_len = shown_len;
+
+  update_form (self, TRUE);
+}
+
+/**
+ * confab_code_block_set_growing:
+ * @self: a #ConfabCodeBlock
+ * @growing: whether the code may still grow
+ *
+ * A growing block (the last of a reply streaming in) takes more code
+ * cheaply, by inserting it; when it stops growing, it shows its code as the
+ * blocks made finished do.
+ */
+void
+confab_code_block_set_growing (ConfabCodeBlock *self,
+                               gboolean         growing)
+{
+  g_return_if_fail (CONFAB_IS_CODE_BLOCK (self));
+
+  growing = !!growing;
+  if (self->growing == growing)
+    return;
+
+  self->growing = growing;
+  update_form (self, FALSE);
+}
+
+gboolean
+confab_code_block_get_growing (ConfabCodeBlock *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CODE_BLOCK (self), FALSE);
+
+  return self->growing;
+}
+
+/**
+ * confab_code_block_get_text_view:
+ * @self: a #ConfabCodeBlock
+ *
+ * Returns: (transfer none) (nullable): the GtkSourceView showing the code,
+ *   or %NULL when a label shows it
+ */
+GtkWidget *
+confab_code_block_get_text_view (ConfabCodeBlock *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CODE_BLOCK (self), NULL);
+
+  return self->view;
 }
 
 const char *
@@ -407,6 +812,21 @@ confab_code_block_get_code (ConfabCodeBlock *self)
   g_return_val_if_fail (CONFAB_IS_CODE_BLOCK (self), NULL);
 
   return self->code;
+}
+
+/**
+ * confab_code_block_get_language_id:
+ * @self: a #ConfabCodeBlock
+ *
+ * Returns: (nullable): the id of the GtkSourceView language highlighting
+ *   the code ("python3" for "py"), or %NULL when none does
+ */
+const char *
+confab_code_block_get_language_id (ConfabCodeBlock *self)
+{
+  g_return_val_if_fail (CONFAB_IS_CODE_BLOCK (self), NULL);
+
+  return self->source_language ? gtk_source_language_get_id (self->source_language) : NULL;
 }
 
 const char *

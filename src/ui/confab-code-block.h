@@ -16,7 +16,14 @@ void        confab_code_block_set_code     (ConfabCodeBlock *self,
                                             const char      *language,
                                             const char      *code);
 const char *confab_code_block_get_code     (ConfabCodeBlock *self);
+void        confab_code_block_set_growing  (ConfabCodeBlock *self,
+                                            gboolean         growing);
+gboolean    confab_code_block_get_growing  (ConfabCodeBlock *self);
+/* The GtkSourceView showing the code, or NULL when a label shows it */
+GtkWidget  *confab_code_block_get_text_view (ConfabCodeBlock *self);
 const char *confab_code_block_get_language (ConfabCodeBlock *self);
+/* The GtkSourceView language highlighting the code, or NULL */
+const char *confab_code_block_get_language_id (ConfabCodeBlock *self);
 /* Reads a language's highlighting rules ahead of its first code block. */
 void        confab_code_block_prepare_language (const char *name);
 /* Copies the code to the clipboard, as the Copy button does. */

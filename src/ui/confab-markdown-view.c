@@ -36,11 +36,12 @@
  * nor opening a conversation of long messages stalls the window. The widgets
  * made cost about as much again when the frame lays them out and draws them. */
 #define FRAME_BUDGET_USEC 4000
-/* A code block (a GtkTextView) lays its text out in an idle of its own after
- * the frame, below the frame clock's priority: while frames follow each other
- * without a pause, those idles wait, and then GLib runs all of them in one go.
- * So a few code blocks are made per frame at most, and no more until their
- * idles have run: an idle of a priority just below theirs says so. */
+/* A code block shown in a GtkSourceView (one still growing, or a very long
+ * one) lays its text out in an idle of its own after the frame, below the
+ * frame clock's priority: while frames follow each other without a pause,
+ * those idles wait, and then GLib runs all of them in one go. So a few code
+ * blocks are made per frame at most, and no more until the idles of those
+ * with a view have run: an idle of a priority just below theirs says so. */
 #define FRAME_MAX_CODE_BLOCKS 2
 #define CODE_BLOCKS_LAID_OUT_PRIORITY (GDK_PRIORITY_REDRAW + 10)
 
@@ -113,6 +114,7 @@ struct _ConfabMarkdownView
   guint      first_drawn;     /* pages the last snapshot drew */
   guint      n_drawn;
   guint      n_fixed_at_end;
+  int        growing_pos;     /* the code block being streamed into, or -1 */
 
   guint      streaming : 1;
   guint      dirty : 1;
@@ -354,9 +356,11 @@ heading_class (guint level)
     }
 }
 
+/* @growing: the block is the code block a reply streams into. */
 static void
 create_widget (Child                     *child,
-               const ConfabMarkdownBlock *block)
+               const ConfabMarkdownBlock *block,
+               gboolean                   growing)
 {
   GtkWidget *widget = NULL;
 
@@ -391,6 +395,7 @@ create_widget (Child                     *child,
 
     case CONFAB_MARKDOWN_BLOCK_CODE:
       widget = confab_code_block_new ();
+      confab_code_block_set_growing (CONFAB_CODE_BLOCK (widget), growing);
       confab_code_block_set_code (CONFAB_CODE_BLOCK (widget),
                                   confab_markdown_block_get_language (block),
                                   confab_markdown_block_get_code (block));
@@ -514,13 +519,15 @@ code_blocks_laid_out_cb (gpointer user_data)
 }
 
 static void
-budget_spend (const ConfabMarkdownBlock *block)
+budget_spend (const ConfabMarkdownBlock *block,
+              GtkWidget                 *widget)
 {
   budget_made++;
   if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
     {
       budget_code_blocks++;
-      if (code_blocks_laid_out_id == 0)
+      if (confab_code_block_get_text_view (CONFAB_CODE_BLOCK (widget)) != NULL &&
+          code_blocks_laid_out_id == 0)
         code_blocks_laid_out_id = g_idle_add_full (CODE_BLOCKS_LAID_OUT_PRIORITY,
                                                    code_blocks_laid_out_cb, NULL, NULL);
     }
@@ -626,7 +633,7 @@ make_block_widget (ConfabMarkdownView *self,
   g_assert (page->box != NULL && child->widget == NULL);
   g_assert (pos % PAGE_SIZE == 0 || previous != NULL);
 
-  create_widget (child, child->block);
+  create_widget (child, child->block, (int) pos == self->growing_pos);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
 }
 
@@ -995,7 +1002,7 @@ update_pages (ConfabMarkdownView *self,
             return TRUE;
           make_block_widget (self, pos);
           if (limited)
-            budget_spend (child->block);
+            budget_spend (child->block, child->widget);
         }
     }
 
@@ -1037,7 +1044,7 @@ update_children (ConfabMarkdownView *self,
             {
               GtkWidget *old_widget = child->widget;
 
-              create_widget (child, block);
+              create_widget (child, block, (int) pos == self->growing_pos);
               gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (old_widget)),
                                           child->widget, old_widget);
               gtk_box_remove (GTK_BOX (gtk_widget_get_parent (old_widget)), old_widget);
@@ -1084,6 +1091,53 @@ update_children (ConfabMarkdownView *self,
   return n_changed;
 }
 
+/* Where the open code block of @doc (parsed from block @start on while
+ * streaming) goes: its last block, when that is code not yet stable. */
+static int
+growing_code_block (ConfabMarkdownView *self,
+                    guint               start,
+                    ConfabMarkdownDoc  *doc)
+{
+  guint n_blocks = confab_markdown_doc_get_n_blocks (doc);
+  const ConfabMarkdownBlock *last;
+
+  if (n_blocks == 0 || confab_markdown_doc_get_n_stable_blocks (doc) >= n_blocks)
+    return -1;
+
+  last = confab_markdown_doc_get_block (doc, n_blocks - 1);
+  if (confab_markdown_block_get_kind (last) != CONFAB_MARKDOWN_BLOCK_CODE)
+    return -1;
+
+  return (int) (start + n_blocks - 1);
+}
+
+/* The code block at growing_pos (-1: none) is the one growing now; the one
+ * at @old stops growing. Widgets made since were made so. */
+static void
+update_growing (ConfabMarkdownView *self,
+                int                 old)
+{
+  int pos = self->growing_pos;
+
+  if (old == pos)
+    return;
+
+  if (old >= 0 && (guint) old < self->children->len)
+    {
+      GtkWidget *widget = get_child (self, old)->widget;
+
+      if (widget != NULL && CONFAB_IS_CODE_BLOCK (widget))
+        confab_code_block_set_growing (CONFAB_CODE_BLOCK (widget), FALSE);
+    }
+  if (pos >= 0 && (guint) pos < self->children->len)
+    {
+      GtkWidget *widget = get_child (self, pos)->widget;
+
+      if (widget != NULL && CONFAB_IS_CODE_BLOCK (widget))
+        confab_code_block_set_growing (CONFAB_CODE_BLOCK (widget), TRUE);
+    }
+}
+
 static void
 reset_frozen (ConfabMarkdownView *self)
 {
@@ -1100,6 +1154,7 @@ static void
 render (ConfabMarkdownView *self)
 {
   g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  int growing_was = self->growing_pos;
   guint n_changed;
 
   self->dirty = FALSE;
@@ -1111,7 +1166,9 @@ render (ConfabMarkdownView *self)
       doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
                                              self->text->len - self->frozen_len,
                                              self->next_number);
+      self->growing_pos = growing_code_block (self, self->n_frozen, doc);
       update_children (self, self->n_frozen, doc, 0);
+      update_growing (self, growing_was);
 
       if (confab_markdown_doc_get_stable_length (doc) > 0)
         {
@@ -1123,7 +1180,9 @@ render (ConfabMarkdownView *self)
     }
 
   doc = confab_markdown_parse (self->text->str, self->text->len);
+  self->growing_pos = -1;
   n_changed = update_children (self, 0, doc, self->n_frozen);
+  update_growing (self, growing_was);
   if (self->ending)
     self->n_fixed_at_end = n_changed;
   self->ending = FALSE;
@@ -1552,6 +1611,7 @@ confab_markdown_view_init (ConfabMarkdownView *self)
 {
   self->text = g_string_new (NULL);
   self->children = g_array_new (FALSE, TRUE, sizeof (Child));
+  self->growing_pos = -1;
   self->pages = g_array_new (FALSE, TRUE, sizeof (Page));
   self->anchor_page = -1;
 
