@@ -45,11 +45,17 @@
 #define FRAME_MAX_CODE_BLOCKS 2
 #define CODE_BLOCKS_LAID_OUT_PRIORITY (GDK_PRIORITY_REDRAW + 10)
 
+/* Widgets of pages far from what shows are thrown away a few at a time:
+ * while a reply streams in, as many go as come (four blocks a frame at
+ * 40 KB/s), and a whole page in one frame was a stall of its own. */
+#define FRAME_DESTROY_BUDGET_USEC 1000
+
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
 static gint64 budget_deadline;
 static guint  budget_made;         /* widgets made in that frame, by all views */
 static guint  budget_code_blocks;  /* of which code blocks */
+static gint64 budget_destroy_usec; /* spent throwing widgets away */
 static guint  code_blocks_laid_out_id;
 
 typedef struct
@@ -492,6 +498,7 @@ start_frame_budget (GdkFrameClock *frame_clock)
       budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
       budget_made = 0;
       budget_code_blocks = 0;
+      budget_destroy_usec = 0;
     }
 }
 
@@ -586,12 +593,16 @@ destroy_page (ConfabMarkdownView *self,
     {
       Child *child = get_child (self, pos - 1);
 
+      gint64 start;
+
       if (child->widget == NULL)
         continue;
-      if (limited && !budget_allows (NULL))
+      if (limited && (budget_destroy_usec >= FRAME_DESTROY_BUDGET_USEC || !budget_allows (NULL)))
         return FALSE;
 
+      start = g_get_monotonic_time ();
       gtk_box_remove (GTK_BOX (page->box), child->widget);
+      budget_destroy_usec += g_get_monotonic_time () - start;
       child->widget = NULL;
       child->grid = NULL;
     }
