@@ -631,6 +631,17 @@ build_page (ConfabMarkdownView *self,
   gtk_widget_insert_before (page->box, GTK_WIDGET (self), next);
 }
 
+/* Whether the scrolled window shows the end of its content */
+static gboolean
+shows_end (ConfabMarkdownView *self)
+{
+  GtkAdjustment *adjustment = self->vadjustment;
+
+  return adjustment != NULL &&
+         gtk_adjustment_get_value (adjustment) >=
+         gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1;
+}
+
 /* Makes the widget of children[@pos], whose page is built and whose
  * previous blocks in that page have theirs. */
 static void
@@ -646,6 +657,17 @@ make_block_widget (ConfabMarkdownView *self,
 
   create_widget (child, child->block, (int) pos == self->growing_pos);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
+
+  /* A new widget's first size request (its text laid out at three widths
+   * for a label) costs several times its making. Asked here, as the page
+   * will be, it counts in the frame's budget; the frame's layout finds it
+   * in GTK's cache. Only while the window shows the end (a reply coming
+   * in, or arrived at once): a page is then built in smaller steps, and
+   * higher up, a page growing block by block where what shows is kept in
+   * place would move it (the list around keeps the message's bottom edge
+   * where it was). */
+  if (self->last_width > 0 && shows_end (self))
+    gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
 }
 
 /* As many pages as the blocks fill; pages past them go. */
