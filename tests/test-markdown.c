@@ -2035,6 +2035,22 @@ test_code_block_dark (void)
   assert_no_logs ();
 }
 
+/* Laying out the warm-up sample, part by part, logs nothing and ends. */
+static void
+test_view_warm_up (void)
+{
+  guint part = 0;
+
+  while (confab_markdown_view_warm_up (part))
+    {
+      part++;
+      g_assert_cmpuint (part, <, 100);
+    }
+  g_assert_cmpuint (part, >=, 4);
+  g_assert_false (confab_markdown_view_warm_up (part + 1));
+  assert_no_logs ();
+}
+
 static void
 load_css (void)
 {
@@ -2092,6 +2108,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/pages", test_view_pages);
+  g_test_add_func ("/markdown/view/warm-up", test_view_warm_up);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
   g_test_add_func ("/markdown/code-block/plain", test_code_block_plain);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);

@@ -10,6 +10,7 @@
 #include "confab-application.h"
 #include "confab-code-block.h"
 #include "confab-config.h"
+#include "confab-markdown-view.h"
 #include "confab-preferences-window.h"
 #include "confab-window.h"
 
@@ -89,8 +90,9 @@ reload_provider (ConfabApplication *self)
 
 /* GtkSourceView reads all of its language and style files the first time a
  * code block asks for one, and a language's highlighting rules the first time
- * a block in it appears: do that while idle, a piece at a time, not when a
- * conversation opens. Only languages models write often and that take
+ * a block in it appears; Pango loads each font the first time text uses it:
+ * do that while idle, a piece at a time, not when a conversation opens or the
+ * first reply comes in. Only languages models write often and that take
  * little time (10–30 ms each; JavaScript, JSON or HTML take 70–150 ms, too
  * long a pause to take unasked). */
 static const char *warm_up_languages[] = { "python", "sh", "c" };
@@ -103,10 +105,19 @@ warm_up_cb (gpointer user_data)
   if (*next == 0)
     gtk_source_style_scheme_manager_get_scheme (gtk_source_style_scheme_manager_get_default (),
                                                 "Adwaita");
-  confab_code_block_prepare_language (warm_up_languages[*next]);
+  if (*next < G_N_ELEMENTS (warm_up_languages))
+    {
+      confab_code_block_prepare_language (warm_up_languages[*next]);
+      ++*next;
+      return G_SOURCE_CONTINUE;
+    }
 
-  if (++*next < G_N_ELEMENTS (warm_up_languages))
-    return G_SOURCE_CONTINUE;
+  /* Then the fonts of a reply */
+  if (confab_markdown_view_warm_up (*next - G_N_ELEMENTS (warm_up_languages)))
+    {
+      ++*next;
+      return G_SOURCE_CONTINUE;
+    }
 
   return G_SOURCE_REMOVE;
 }
