@@ -905,7 +905,9 @@ find_top_label (ConfabMarkdownView *view,
       graphene_rect_t bounds;
       guint n_blocks = 0;
 
-      if (!gtk_widget_compute_bounds (page, scroller, &bounds) ||
+      /* Pages built out of sight, or being thrown away, are hidden. */
+      if (!gtk_widget_get_visible (page) ||
+          !gtk_widget_compute_bounds (page, scroller, &bounds) ||
           bounds.origin.y + bounds.size.height < 0)
         continue;
       if (bounds.origin.y >= gtk_widget_get_height (scroller) / 2.0)

@@ -589,6 +589,10 @@ destroy_page (ConfabMarkdownView *self,
   if (page->box == NULL)
     return TRUE;
 
+  /* Hidden, it takes the room it had while its widgets go, and they go
+   * without the window laying itself out again for each. */
+  gtk_widget_set_visible (page->box, FALSE);
+
   for (guint pos = page_end (self, index); pos > index * PAGE_SIZE; pos--)
     {
       Child *child = get_child (self, pos - 1);
@@ -613,9 +617,11 @@ destroy_page (ConfabMarkdownView *self,
   return TRUE;
 }
 
+/* @hidden: until it is whole (see update_pages ()) */
 static void
 build_page (ConfabMarkdownView *self,
-            guint               index)
+            guint               index,
+            gboolean            hidden)
 {
   Page *page = get_page (self, index);
   GtkWidget *next = NULL;
@@ -628,6 +634,7 @@ build_page (ConfabMarkdownView *self,
 
   page->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
   gtk_widget_add_css_class (page->box, "md-page");
+  gtk_widget_set_visible (page->box, !hidden);
   gtk_widget_insert_before (page->box, GTK_WIDGET (self), next);
 }
 
@@ -661,12 +668,16 @@ make_block_widget (ConfabMarkdownView *self,
   /* A new widget's first size request (its text laid out at three widths
    * for a label) costs several times its making. Asked here, as the page
    * will be, it counts in the frame's budget; the frame's layout finds it
-   * in GTK's cache. Only while the window shows the end (a reply coming
-   * in, or arrived at once): a page is then built in smaller steps, and
-   * higher up, a page growing block by block where what shows is kept in
-   * place would move it (the list around keeps the message's bottom edge
-   * where it was). */
-  if (self->last_width > 0 && shows_end (self))
+   * in GTK's cache. For a page shown, only while the window shows the end
+   * (a reply coming in, or arrived at once): a page is then built in
+   * smaller steps, and higher up, a page growing block by block where what
+   * shows is kept in place would move it (the list around keeps the
+   * message's bottom edge where it was). */
+  if (self->last_width <= 0)
+    return;
+  if (!gtk_widget_get_visible (page->box))
+    gtk_widget_measure (child->widget, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
+  else if (shows_end (self))
     gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
 }
 
@@ -851,7 +862,9 @@ page_height (ConfabMarkdownView *self,
 
   *box_height = 0;
 
-  if (page->box != NULL)
+  /* A page being built out of sight, or thrown away, is hidden: it takes
+   * the room it had, or its estimate, until it shows whole. */
+  if (page->box != NULL && gtk_widget_get_visible (page->box))
     {
       gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, width, NULL, box_height, NULL, NULL);
       if (page_complete (self, index))
@@ -882,7 +895,7 @@ page_height (ConfabMarkdownView *self,
 
   /* Being built for the first time: the blocks made, then the estimate of
    * the others */
-  if (page->box != NULL)
+  if (page->box != NULL && gtk_widget_get_visible (page->box))
     {
       guint made = start;
 
@@ -953,7 +966,9 @@ update_pages (ConfabMarkdownView *self,
   graphene_rect_t shown;
   g_autofree guint *order = NULL;
   guint n_wanted = 0;
+  guint n_shown = G_MAXUINT;  /* order[0..n_shown) show, the rest are margin */
   gboolean geometry;
+  gboolean at_end;
   gboolean more = FALSE;
 
   if (self->pages->len == 0)
@@ -1000,6 +1015,7 @@ update_pages (ConfabMarkdownView *self,
 
           y += height + BLOCK_SPACING;
         }
+      n_shown = n_near;
     }
   else if (self->vadjustment != NULL)
     {
@@ -1014,16 +1030,28 @@ update_pages (ConfabMarkdownView *self,
         order[n_wanted++] = i;
     }
 
+  at_end = shows_end (self);
+
   for (guint j = 0; j < n_wanted; j++)
     {
       guint index = order[j];
+      Page *page = get_page (self, index);
+      /* While the window shows the end, a page of the margin around what
+       * shows is built hidden, and shown whole: new blocks in a hidden page
+       * make the window lay out nothing, and such a frame costs only the
+       * making. (Higher up, where what shows is kept in place, a page shown
+       * whole at once moved it.) The last page, where a reply grows, always
+       * shows. */
+      gboolean margin = at_end && j >= n_shown && index + 1 < self->pages->len;
 
-      if (get_page (self, index)->box == NULL)
+      if (page->box == NULL)
         {
           if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block))
             return TRUE;
-          build_page (self, index);
+          build_page (self, index, margin);
         }
+      else if (!margin)
+        gtk_widget_set_visible (page->box, TRUE);
 
       for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
         {
@@ -1037,6 +1065,8 @@ update_pages (ConfabMarkdownView *self,
           if (limited)
             budget_spend (child->block, child->widget);
         }
+
+      gtk_widget_set_visible (page->box, TRUE);
     }
 
   return more;
