@@ -979,6 +979,55 @@ test_view_links (void)
   assert_no_logs ();
 }
 
+/* A text is parsed as a continuation of what was frozen (nothing, here)
+ * when it can hold no link reference definition, and whole when it can
+ * ("]:"); both show a long text the same. */
+static void
+test_view_parse_paths (void)
+{
+  g_autoptr(GPtrArray) names = list_markdown_fixtures ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) with_reference = NULL;
+  g_autoptr(ConfabMarkdownView) continued = new_view ();
+  g_autoptr(ConfabMarkdownView) whole = new_view ();
+  g_autofree char *continued_tree = NULL;
+  g_autofree char *whole_tree = NULL;
+  guint parses;
+
+  while (text->len < 100 * 1024)
+    for (guint i = 0; i < names->len; i++)
+      {
+        g_autofree char *fixture = NULL;
+
+        /* An open fence would take in all that follows. */
+        if (strstr (names->pdata[i], "references") != NULL ||
+            strstr (names->pdata[i], "unclosed") != NULL)
+          continue;
+        fixture = read_fixture (names->pdata[i], NULL);
+        if (strstr (fixture, "]:") != NULL)
+          continue;
+        g_string_append_printf (text, "%s\n\n---\n\n", fixture);
+      }
+  g_assert_null (strstr (text->str, "]:"));
+  with_reference = g_string_new (text->str);
+  g_string_append (with_reference, "\n[unused]: https://example.com\n");
+
+  parses = confab_markdown_view_get_parse_count (continued);
+  confab_markdown_view_set_text (continued, text->str);
+  confab_markdown_view_flush (continued);
+  g_assert_cmpuint (confab_markdown_view_get_parse_count (continued) - parses, ==, 1);
+  continued_tree = serialize_view (continued);
+
+  parses = confab_markdown_view_get_parse_count (whole);
+  confab_markdown_view_set_text (whole, with_reference->str);
+  confab_markdown_view_flush (whole);
+  g_assert_cmpuint (confab_markdown_view_get_parse_count (whole) - parses, ==, 1);
+  whole_tree = serialize_view (whole);
+
+  g_assert_cmpstr (continued_tree, ==, whole_tree);
+  assert_no_logs ();
+}
+
 static void
 test_view_edit_rebuilds (void)
 {
@@ -2101,6 +2150,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/escaping", test_view_escaping);
   g_test_add_func ("/markdown/view/links", test_view_links);
   g_test_add_func ("/markdown/view/edit-rebuilds", test_view_edit_rebuilds);
+  g_test_add_func ("/markdown/view/parse-paths", test_view_parse_paths);
   g_test_add_func ("/markdown/view/streaming", test_view_streaming);
   g_test_add_func ("/markdown/view/streaming-references", test_view_streaming_references);
   g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
