@@ -310,6 +310,32 @@ tag_look (GtkTextTag           *tag,
   return look;
 }
 
+/* What @tag sets, over @look */
+static void
+look_add (Look       *look,
+          const Look *tag)
+{
+  if (tag->foreground_set)
+    look->foreground = tag->foreground;
+  if (tag->background_set)
+    look->background = tag->background;
+  if (tag->weight_set)
+    look->weight = tag->weight;
+  if (tag->style_set)
+    look->style = tag->style;
+  if (tag->underline_set)
+    look->underline = tag->underline;
+  if (tag->strikethrough_set)
+    look->strikethrough = tag->strikethrough;
+
+  look->foreground_set |= tag->foreground_set;
+  look->background_set |= tag->background_set;
+  look->weight_set |= tag->weight_set;
+  look->style_set |= tag->style_set;
+  look->underline_set |= tag->underline_set;
+  look->strikethrough_set |= tag->strikethrough_set;
+}
+
 static void
 append_color (GString       *out,
               const char    *name,
@@ -374,22 +400,7 @@ highlighted_markup (GtkSourceBuffer *buffer)
 
       /* In ascending priority: each tag overrides what it sets. */
       for (GSList *l = tags; l != NULL; l = l->next)
-        {
-          const Look *tag = tag_look (l->data, scheme);
-
-          if (tag->foreground_set)
-            look.foreground = tag->foreground, look.foreground_set = TRUE;
-          if (tag->background_set)
-            look.background = tag->background, look.background_set = TRUE;
-          if (tag->weight_set)
-            look.weight = tag->weight, look.weight_set = TRUE;
-          if (tag->style_set)
-            look.style = tag->style, look.style_set = TRUE;
-          if (tag->underline_set)
-            look.underline = tag->underline, look.underline_set = TRUE;
-          if (tag->strikethrough_set)
-            look.strikethrough = tag->strikethrough, look.strikethrough_set = TRUE;
-        }
+        look_add (&look, tag_look (l->data, scheme));
 
       g_string_truncate (attributes, 0);
       append_look (attributes, &look);
