@@ -2013,6 +2013,54 @@ test_code_block_plain (void)
   assert_no_logs ();
 }
 
+/* A line of 100 KB (minified code) shows in one label, scrolled sideways,
+ * drawn without complaint. */
+static void
+test_code_block_long_line (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *block = confab_code_block_new ();
+  GtkWidget *scroller = find_descendant (block, GTK_TYPE_SCROLLED_WINDOW);
+  g_autoptr(GString) line = g_string_new (NULL);
+  GtkAdjustment *hadjustment;
+
+  while (line->len < 100 * 1024)
+    g_string_append (line, "var a=function(b){return b*2};");
+  g_string_append_c (line, '\n');
+
+  confab_code_block_set_code (CONFAB_CODE_BLOCK (block), "js", line->str);
+  gtk_window_set_child (GTK_WINDOW (window), block);
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 300);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_frame (block);
+  wait_for_frame (block);
+
+  g_assert_null (confab_code_block_get_text_view (CONFAB_CODE_BLOCK (block)));
+  hadjustment = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (scroller));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (hadjustment), >, 100000);
+  g_assert_cmpfloat (gtk_adjustment_get_page_size (hadjustment), <, 700);
+  gtk_adjustment_set_value (hadjustment, gtk_adjustment_get_upper (hadjustment));
+  wait_for_frame (block);
+
+  /* The same line streaming in: highlighted until it grows too long */
+  confab_code_block_set_code (CONFAB_CODE_BLOCK (block), "js", "");
+  confab_code_block_set_growing (CONFAB_CODE_BLOCK (block), TRUE);
+  for (gsize end = 1024; end < line->len; end += 32 * 1024)
+    {
+      g_autofree char *part = g_strndup (line->str, end);
+
+      confab_code_block_set_code (CONFAB_CODE_BLOCK (block), "js", part);
+      wait_for_frame (block);
+    }
+  confab_code_block_set_code (CONFAB_CODE_BLOCK (block), "js", line->str);
+  confab_code_block_set_growing (CONFAB_CODE_BLOCK (block), FALSE);
+  wait_for_frame (block);
+  g_assert_null (strstr (gtk_label_get_label (GTK_LABEL (code_label (block))), "<span"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
 static void
 test_code_block_languages (void)
 {
@@ -2161,6 +2209,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/warm-up", test_view_warm_up);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);
   g_test_add_func ("/markdown/code-block/plain", test_code_block_plain);
+  g_test_add_func ("/markdown/code-block/long-line", test_code_block_long_line);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
   g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);
 
