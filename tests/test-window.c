@@ -199,6 +199,29 @@ fixture_teardown (Fixture       *fixture,
   g_free (fixture->data_home);
 }
 
+/* The end of a Chat Completions stream */
+#define STOP_EVENTS \
+  "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"
+
+/* Appends a chunk whose text is @format, formatted */
+G_GNUC_PRINTF (2, 3)
+static void
+append_content (GString    *reply,
+                const char *format,
+                ...)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *event = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  event = confab_test_content_event (text);
+  g_string_append (reply, event);
+}
+
 /* Every label text below @widget, joined by newlines. */
 static void
 collect_text (GtkWidget *widget,
@@ -837,10 +860,8 @@ test_follows_bottom_unless_scrolled_up (Fixture       *fixture,
   /* A long reply, streamed slowly (300 paragraphs over several seconds); the
    * stream stays open after it, so it is still streaming whenever we look. */
   for (guint i = 0; i < 300; i++)
-    g_string_append_printf (reply,
-                            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
-                            i);
-  g_string_append (reply, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+    append_content (reply, "Paragraph %u of a long reply.\n\n", i);
+  g_string_append (reply, STOP_EVENTS);
 
   start_app (fixture);
   confab_test_server_queue (fixture->server, 200, "text/event-stream", reply->str,
@@ -979,19 +1000,13 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
   /* Headings and tables among the paragraphs: their estimates are off. */
   for (guint i = 0; i < 1500; i++)
     {
-      g_string_append_printf (reply,
-                              "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Paragraph %u of a long reply.\\n\\n\"}}]}\n\n",
-                              i);
+      append_content (reply, "Paragraph %u of a long reply.\n\n", i);
       if (i % 13 == 5)
-        g_string_append_printf (reply,
-                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"# Title %u\\n\\n\"}}]}\n\n",
-                                i);
+        append_content (reply, "# Title %u\n\n", i);
       if (i % 17 == 8)
-        g_string_append_printf (reply,
-                                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"| a | b |\\n|---|---|\\n| %u | x |\\n\\n\"}}]}\n\n",
-                                i);
+        append_content (reply, "| a | b |\n|---|---|\n| %u | x |\n\n", i);
     }
-  g_string_append (reply, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+  g_string_append (reply, STOP_EVENTS);
 
   start_app (fixture);
   confab_test_server_queue (fixture->server, 200, "text/event-stream", reply->str,
