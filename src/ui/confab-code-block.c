@@ -47,6 +47,7 @@ struct _ConfabCodeBlock
   GtkSourceLanguage *source_language;  /* the language's rules, or NULL */
   char            *code;
   gsize            shown_len;   /* code[0..shown_len) shows */
+  guint            n_lines;     /* of the code shown */
   guint            copied_id;
 
   guint            growing : 1;
@@ -429,29 +430,32 @@ buffer_language (ConfabCodeBlock *self)
   return self->long_line ? NULL : self->source_language;
 }
 
-static gboolean
-has_long_line (const char *code,
-               gsize       len)
+/* Counts the lines of code[0..shown_len), and sees whether one is too long
+ * to highlight. */
+static void
+scan_lines (ConfabCodeBlock *self)
 {
-  const char *end = code + len;
+  const char *end = self->code + self->shown_len;
 
-  for (const char *line = code; line < end; )
+  self->n_lines = 0;
+  self->long_line = FALSE;
+
+  for (const char *line = self->code; line <= end; )
     {
       const char *newline = memchr (line, '\n', end - line);
 
       if ((newline != NULL ? newline : end) - line > MAX_HIGHLIGHTED_LINE)
-        return TRUE;
-      line = newline != NULL ? newline + 1 : end;
+        self->long_line = TRUE;
+      self->n_lines++;
+      line = (newline != NULL ? newline : end) + 1;
     }
-
-  return FALSE;
 }
 
 /* Highlights code[0..shown_len) in the language's kept buffer */
 static char *
 markup_for_code (ConfabCodeBlock *self)
 {
-  GtkSourceBuffer *buffer = self->long_line ? NULL : keep_language (self->source_language);
+  GtkSourceBuffer *buffer = keep_language (buffer_language (self));
   char *markup;
 
   if (buffer == NULL)
@@ -468,14 +472,7 @@ markup_for_code (ConfabCodeBlock *self)
 static gboolean
 wants_view (ConfabCodeBlock *self)
 {
-  guint max = self->growing ? MAX_GROWING_LABEL_LINES : MAX_LABEL_LINES;
-  guint n_lines = 1;
-
-  for (const char *p = self->code; p < self->code + self->shown_len && n_lines <= max; p++)
-    if (*p == '\n')
-      n_lines++;
-
-  return n_lines > max;
+  return self->n_lines > (self->growing ? MAX_GROWING_LABEL_LINES : MAX_LABEL_LINES);
 }
 
 static void
@@ -676,6 +673,7 @@ confab_code_block_init (ConfabCodeBlock *self)
 
   self->language = g_strdup ("");
   self->code = g_strdup ("");
+  scan_lines (self);
 
   self->header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_add_css_class (self->header, "md-code-header");
@@ -740,7 +738,9 @@ confab_code_block_set_code (ConfabCodeBlock *self,
                             const char      *language,
                             const char      *code)
 {
+  g_autofree char *old_code = NULL;
   gboolean language_changed = FALSE;
+  gsize old_len;
   gsize len;
   gsize shown_len;
 
@@ -777,23 +777,27 @@ confab_code_block_set_code (ConfabCodeBlock *self,
   if (shown_len > 0 && code[shown_len - 1] == '\n')
     shown_len--;
 
-  /* Without a language, the buffer's engine stops: turning highlighting
-   * off would still analyse the line. */
-  self->long_line = has_long_line (code, shown_len);
-  if (self->buffer != NULL)
-    gtk_source_buffer_set_language (self->buffer, buffer_language (self));
+  old_code = g_steal_pointer (&self->code);
+  old_len = self->shown_len;
+  self->code = g_strndup (code, len);
+  self->shown_len = shown_len;
+  scan_lines (self);
 
   if (self->buffer != NULL)
     {
-      if (shown_len >= self->shown_len && memcmp (code, self->code, self->shown_len) == 0)
+      /* Without a language, the buffer's engine stops: turning highlighting
+       * off would still analyse a long line. */
+      gtk_source_buffer_set_language (self->buffer, buffer_language (self));
+
+      if (shown_len >= old_len && memcmp (code, old_code, old_len) == 0)
         {
           GtkTextIter end;
 
-          if (shown_len > self->shown_len)
+          if (shown_len > old_len)
             {
               gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (self->buffer), &end);
               gtk_text_buffer_insert (GTK_TEXT_BUFFER (self->buffer), &end,
-                                      code + self->shown_len, (int) (shown_len - self->shown_len));
+                                      code + old_len, (int) (shown_len - old_len));
             }
         }
       else
@@ -801,10 +805,6 @@ confab_code_block_set_code (ConfabCodeBlock *self,
           gtk_text_buffer_set_text (GTK_TEXT_BUFFER (self->buffer), code, (int) shown_len);
         }
     }
-
-  g_free (self->code);
-  self->code = g_strndup (code, len);
-  self->shown_len = shown_len;
 
   update_form (self, TRUE);
 }
