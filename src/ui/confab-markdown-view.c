@@ -650,10 +650,12 @@ shows_end (ConfabMarkdownView *self)
 }
 
 /* Makes the widget of children[@pos], whose page is built and whose
- * previous blocks in that page have theirs. */
+ * previous blocks in that page have theirs. @at_end: the scrolled window
+ * shows the end. */
 static void
 make_block_widget (ConfabMarkdownView *self,
-                   guint               pos)
+                   guint               pos,
+                   gboolean            at_end)
 {
   Child *child = get_child (self, pos);
   Page *page = get_page (self, pos / PAGE_SIZE);
@@ -666,19 +668,15 @@ make_block_widget (ConfabMarkdownView *self,
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
 
   /* A new widget's first size request (its text laid out at three widths
-   * for a label) costs several times its making. Asked here, as the page
-   * will be, it counts in the frame's budget; the frame's layout finds it
-   * in GTK's cache. For a page shown, only while the window shows the end
-   * (a reply coming in, or arrived at once): a page is then built in
-   * smaller steps, and higher up, a page growing block by block where what
-   * shows is kept in place would move it (the list around keeps the
-   * message's bottom edge where it was). */
-  if (self->last_width <= 0)
-    return;
-  if (!gtk_widget_get_visible (page->box))
+   * for a label) costs several times its making. Asked here, at the width
+   * its page will ask, it counts in the frame's budget; the frame's layout
+   * finds it in GTK's cache. Only while the window shows the end (a reply
+   * coming in, or arrived at once): a page is then built in smaller steps,
+   * and higher up, a page growing block by block where what shows is kept
+   * in place would move it (the list around keeps the message's bottom edge
+   * where it was). Pages built hidden are only built there. */
+  if (at_end && self->last_width > 0)
     gtk_widget_measure (child->widget, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
-  else if (shows_end (self))
-    gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
 }
 
 /* As many pages as the blocks fill; pages past them go. */
@@ -1061,7 +1059,7 @@ update_pages (ConfabMarkdownView *self,
             continue;
           if (limited && !budget_allows (child->block))
             return TRUE;
-          make_block_widget (self, pos);
+          make_block_widget (self, pos, at_end);
           if (limited)
             budget_spend (child->block, child->widget);
         }
