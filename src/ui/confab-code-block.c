@@ -213,19 +213,23 @@ update_label_colors (GtkSourceStyleScheme *scheme)
 {
   static GtkCssProvider *provider;
   static char *provider_scheme;
-  GtkSourceStyle *style = scheme != NULL ? gtk_source_style_scheme_get_style (scheme, "text") : NULL;
-  g_autoptr(GString) css = g_string_new ("codeblock label.md-code-text {");
+  const char *id = scheme != NULL ? gtk_source_style_scheme_get_id (scheme) : "";
+  GdkDisplay *display = gdk_display_get_default ();
+  g_autoptr(GString) css = NULL;
   g_autofree char *foreground = NULL;
   g_autofree char *background = NULL;
   gboolean foreground_set = FALSE;
   gboolean background_set = FALSE;
-  GdkDisplay *display = gdk_display_get_default ();
+  GtkSourceStyle *style;
 
-  if (display == NULL || g_strcmp0 (provider_scheme, scheme ? gtk_source_style_scheme_get_id (scheme) : "") == 0)
+  if (display == NULL || g_strcmp0 (provider_scheme, id) == 0)
     return;
 
   g_free (provider_scheme);
-  provider_scheme = g_strdup (scheme ? gtk_source_style_scheme_get_id (scheme) : "");
+  provider_scheme = g_strdup (id);
+
+  css = g_string_new ("codeblock label.md-code-text {");
+  style = scheme != NULL ? gtk_source_style_scheme_get_style (scheme, "text") : NULL;
 
   if (style != NULL)
     g_object_get (style,
