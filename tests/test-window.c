@@ -984,12 +984,47 @@ wait_view_settled (ConfabMarkdownView *view)
   while (!confab_markdown_view_is_settled (view));
 }
 
+typedef struct
+{
+  GtkAdjustment      *adjustment;
+  ConfabMarkdownView *view;   /* the reply's, once its row is made */
+  double              max_distance;
+  guint               first_built;
+  guint               n_built_far;   /* pages built far from the end */
+  guint               n_frames;
+} FrameWatch;
+
+/* Each frame painted: how far from the bottom the list was, and the first
+ * page of the reply built */
+static void
+watch_frame_cb (GdkFrameClock *clock,
+                FrameWatch    *watch)
+{
+  guint first_built, n_built, n_made, first_drawn, n_drawn, n_pages;
+
+  watch->n_frames++;
+  watch->max_distance = MAX (watch->max_distance, distance_from_bottom (watch->adjustment));
+
+  if (watch->view == NULL)
+    return;
+
+  confab_markdown_view_get_built (watch->view, &first_built, &n_built, &n_made);
+  confab_markdown_view_get_drawn_pages (watch->view, &first_drawn, &n_drawn, &n_pages);
+  /* A page built before the first one built so far, far from the end */
+  if (n_built > 0 && first_built < watch->first_built && n_pages - first_built > 4)
+    watch->n_built_far++;
+  watch->first_built = first_built;
+}
+
 /* A long reply in the window: only the pages of it near what shows are
  * built into widgets, at the end and then, scrolled, at the start. */
 static void
 test_long_reply_builds_what_shows (Fixture       *fixture,
                                    gconstpointer  data)
 {
+  FrameWatch watch = { 0, };
+  GdkFrameClock *clock;
+  gulong watch_id;
   g_autoptr(GString) reply = g_string_new (NULL);
   g_autofree char *shown = NULL;
   ConfabMarkdownView *view;
@@ -1008,20 +1043,41 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
     }
   g_string_append (reply, STOP_EVENTS);
 
+  /* In two halves, 300 ms apart: each grows the reply by 20 screens at
+   * once. From Enter on, every frame shows the end of the list, and no page
+   * of the reply far from its end is built on the way. */
   start_app (fixture);
   confab_test_server_queue (fixture->server, 200, "text/event-stream", reply->str,
-                            0, 0, CONFAB_TEST_END_COMPLETE, NULL);
+                            reply->len / 2 + 1, 300, CONFAB_TEST_END_COMPLETE, NULL);
   type_text (fixture, "Write a lot");
+
+  watch.adjustment = message_adjustment (fixture);
+  watch.first_built = G_MAXUINT;
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (fixture->window));
+  watch_id = g_signal_connect (clock, "after-paint", G_CALLBACK (watch_frame_cb), &watch);
+
   g_assert_true (press_key (fixture, GDK_KEY_Return, 0));
+  assistant = confab_conversation_get_last_message (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window)));
+  {
+    gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+
+    while ((watch.view = view_of_message (fixture, assistant)) == NULL)
+      {
+        g_main_context_iteration (NULL, TRUE);
+        g_assert_cmpint (g_get_monotonic_time (), <, end);
+      }
+  }
   confab_test_wait_for (&fixture->turn_done, 10000);
 
-  assistant = confab_conversation_get_last_message (confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window)));
   g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_COMPLETE);
-  view = view_of_message (fixture, assistant);
-  g_assert_nonnull (view);
+  view = watch.view;
 
   /* At the end: the last pages */
   wait_view_settled (view);
+  g_signal_handler_disconnect (clock, watch_id);
+  g_assert_cmpuint (watch.n_frames, >, 0);
+  g_assert_cmpfloat (watch.max_distance, <, 1);
+  g_assert_cmpuint (watch.n_built_far, ==, 0);
   confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
   confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
   g_assert_cmpuint (n_pages, >=, 40);

@@ -52,7 +52,7 @@ struct _ConfabChatView
   GSignalGroup       *session_signals;
   GSignalGroup       *conversation_signals;
 
-  guint               scroll_tick;
+  GdkFrameClock      *layout_clock;
   double              last_value;
   guint               setting_value : 1;
   guint               loading_older : 1;
@@ -126,41 +126,31 @@ update_header (ConfabChatView *self)
   adw_window_title_set_subtitle (ADW_WINDOW_TITLE (self->window_title), model ? model : "");
 }
 
-/* Follow the bottom: keep scrolling to the end while the list settles. */
-static gboolean
-scroll_tick_cb (GtkWidget     *widget,
-                GdkFrameClock *frame_clock,
-                gpointer       user_data)
+/* Follow the bottom: after the window's layout, while stuck to the bottom,
+ * the end shows. Moving the list there makes GTK lay out again in the same
+ * frame, so no frame shows where the list went by itself: a reply that grew
+ * from less than a screen to many at once kept its top in place, and showed
+ * it for a frame. */
+static void
+layout_cb (ConfabChatView *self)
 {
-  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scroller);
   double target = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
 
-  if (!self->stick_to_bottom)
-    {
-      self->scroll_tick = 0;
-      return G_SOURCE_REMOVE;
-    }
+  if (!self->stick_to_bottom || gtk_adjustment_get_value (adjustment) >= target)
+    return;
 
-  if (gtk_adjustment_get_value (adjustment) < target)
-    {
-      self->setting_value = TRUE;
-      gtk_adjustment_set_value (adjustment, target);
-      self->setting_value = FALSE;
-      self->last_value = gtk_adjustment_get_value (adjustment);
-      return G_SOURCE_CONTINUE;
-    }
-
-  self->scroll_tick = 0;
-  return G_SOURCE_REMOVE;
+  self->setting_value = TRUE;
+  gtk_adjustment_set_value (adjustment, target);
+  self->setting_value = FALSE;
+  self->last_value = gtk_adjustment_get_value (adjustment);
 }
 
 static void
 queue_scroll_to_bottom (ConfabChatView *self)
 {
-  if (self->scroll_tick == 0)
-    self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_tick_cb,
-                                                      NULL, NULL);
+  if (self->layout_clock != NULL)
+    gdk_frame_clock_request_phase (self->layout_clock, GDK_FRAME_CLOCK_PHASE_LAYOUT);
 }
 
 static void
@@ -686,11 +676,6 @@ confab_chat_view_dispose (GObject *object)
 {
   ConfabChatView *self = (ConfabChatView *)object;
 
-  if (self->scroll_tick != 0)
-    {
-      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->scroll_tick);
-      self->scroll_tick = 0;
-    }
   if (self->session_signals != NULL)
     g_signal_group_set_target (self->session_signals, NULL);
   if (self->conversation_signals != NULL)
@@ -710,6 +695,31 @@ confab_chat_view_dispose (GObject *object)
     g_string_free (g_steal_pointer (&self->attachment), TRUE);
 
   G_OBJECT_CLASS (confab_chat_view_parent_class)->dispose (object);
+}
+
+static void
+confab_chat_view_realize (GtkWidget *widget)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+
+  GTK_WIDGET_CLASS (confab_chat_view_parent_class)->realize (widget);
+
+  /* After the window's own layout handler */
+  self->layout_clock = gtk_widget_get_frame_clock (widget);
+  g_signal_connect_object (self->layout_clock, "layout", G_CALLBACK (layout_cb),
+                           self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  queue_scroll_to_bottom (self);
+}
+
+static void
+confab_chat_view_unrealize (GtkWidget *widget)
+{
+  ConfabChatView *self = CONFAB_CHAT_VIEW (widget);
+
+  g_signal_handlers_disconnect_by_func (self->layout_clock, layout_cb, self);
+  self->layout_clock = NULL;
+
+  GTK_WIDGET_CLASS (confab_chat_view_parent_class)->unrealize (widget);
 }
 
 static void
@@ -763,6 +773,9 @@ confab_chat_view_class_init (ConfabChatViewClass *klass)
   object_class->dispose = confab_chat_view_dispose;
   object_class->get_property = confab_chat_view_get_property;
   object_class->set_property = confab_chat_view_set_property;
+
+  widget_class->realize = confab_chat_view_realize;
+  widget_class->unrealize = confab_chat_view_unrealize;
 
   /* TRUE when the window is narrow and the sidebar is a page of its own. */
   properties[PROP_FOLDED] =
