@@ -100,7 +100,12 @@ struct _ConfabMarkdownView
    * pages above it change height (built for the first time, say). */
   int        anchor_page;     /* -1: none */
   double     anchor_offset;   /* its top, from the window's top edge */
-  double     anchor_value;    /* the adjustment's value then */
+  /* How far the window was scrolled since (from outside the frame's
+   * layout: in it, the value changes as the list around keeps what shows
+   * in place, or follows the bottom), and the value last seen */
+  double     scrolled;
+  double     scroll_value;
+  gboolean   in_layout;
   double     correction;      /* to add to the value after this layout */
 
   /* What the scrolled window showed at the last layout or drawing */
@@ -1376,7 +1381,7 @@ keep_content_still (ConfabMarkdownView *self,
 
   if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len && value < bottom - 2)
     {
-      double expected = self->anchor_offset - (value - self->anchor_value);
+      double expected = self->anchor_offset - self->scrolled;
       double actual = get_page (self, self->anchor_page)->y - shown.origin.y;
 
       /* Only what the pages above moved it by: the list around the view
@@ -1397,11 +1402,9 @@ keep_content_still (ConfabMarkdownView *self,
     }
 
   self->anchor_page = anchor;
+  self->scrolled = 0;
   if (anchor >= 0)
-    {
-      self->anchor_offset = get_page (self, anchor)->y - shown.origin.y - self->correction;
-      self->anchor_value = value + self->correction;
-    }
+    self->anchor_offset = get_page (self, anchor)->y - shown.origin.y - self->correction;
 
   /* Usually in this frame's layout already, whose end applies it. */
   if (self->correction != 0 && self->layout_clock != NULL)
@@ -1458,6 +1461,12 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
 static void
 scrolled_cb (ConfabMarkdownView *self)
 {
+  double value = gtk_adjustment_get_value (self->vadjustment);
+
+  if (!self->in_layout)
+    self->scrolled += value - self->scroll_value;
+  self->scroll_value = value;
+
   /* Drawn again, it learns where it is now. */
   if (self->culled || self->pages->len > 1)
     gtk_widget_queue_draw (GTK_WIDGET (self));
@@ -1478,6 +1487,8 @@ confab_markdown_view_root (GtkWidget *widget)
     return;
 
   self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller)));
+  self->scroll_value = gtk_adjustment_get_value (self->vadjustment);
+  self->scrolled = 0;
   g_signal_connect_object (self->vadjustment, "value-changed",
                            G_CALLBACK (scrolled_cb), self, G_CONNECT_SWAPPED);
   /* The page size: the window grew or shrank. */
@@ -1503,6 +1514,18 @@ confab_markdown_view_unroot (GtkWidget *widget)
 }
 
 static void
+layout_starts_cb (ConfabMarkdownView *self)
+{
+  self->in_layout = TRUE;
+}
+
+static void
+layout_ends_cb (ConfabMarkdownView *self)
+{
+  self->in_layout = FALSE;
+}
+
+static void
 confab_markdown_view_realize (GtkWidget *widget)
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
@@ -1512,8 +1535,17 @@ confab_markdown_view_realize (GtkWidget *widget)
   /* After the window's own layout, to scroll back what moved */
   self->layout_clock = gtk_widget_get_frame_clock (widget);
   if (self->layout_clock != NULL)
-    g_signal_connect_object (self->layout_clock, "layout", G_CALLBACK (layout_cb),
-                             self, G_CONNECT_AFTER);
+    {
+      g_signal_connect_object (self->layout_clock, "layout", G_CALLBACK (layout_cb),
+                               self, G_CONNECT_AFTER);
+      /* From the end of the update phase (where ticks scroll, kinetic
+       * scrolling among them) to the end of the frame, the frame lays out
+       * (and draws). */
+      g_signal_connect_object (self->layout_clock, "update", G_CALLBACK (layout_starts_cb),
+                               self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+      g_signal_connect_object (self->layout_clock, "after-paint", G_CALLBACK (layout_ends_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
 }
 
 static void
@@ -1524,7 +1556,10 @@ confab_markdown_view_unrealize (GtkWidget *widget)
   if (self->layout_clock != NULL)
     {
       g_signal_handlers_disconnect_by_func (self->layout_clock, layout_cb, self);
+      g_signal_handlers_disconnect_by_func (self->layout_clock, layout_starts_cb, self);
+      g_signal_handlers_disconnect_by_func (self->layout_clock, layout_ends_cb, self);
       self->layout_clock = NULL;
+      self->in_layout = FALSE;
     }
   self->correction = 0;
 
