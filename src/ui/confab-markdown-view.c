@@ -31,10 +31,11 @@
 #define KEEP_SCREENS  3
 /* Built pages further than this outside the scrolled window are not drawn. */
 #define DRAW_MARGIN 256
-/* Time all views together may spend making widgets in one frame. What does not
- * fit is made in the next frames, so neither a long reply that arrived at once
- * nor opening a conversation of long messages stalls the window. The widgets
- * made cost about as much again when the frame lays them out and draws them. */
+/* Time all views together may spend on new widgets in one frame: making
+ * them, and (estimated, see estimate_cost_usec ()) styling and laying them
+ * out later in the frame. What does not fit is made in the next frames, so
+ * neither a long reply that arrived at once nor opening a conversation of
+ * long messages stalls the window. */
 #define FRAME_BUDGET_USEC 4000
 /* A code block shown in a GtkSourceView (one still growing, or a very long
  * one) lays its text out in an idle of its own after the frame, below the
@@ -53,6 +54,7 @@
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
 static gint64 budget_deadline;
+static gint64 budget_after_usec;   /* what the widgets made will cost after */
 static guint  budget_made;         /* widgets made in that frame, by all views */
 static guint  budget_code_blocks;  /* of which code blocks */
 static gint64 budget_destroy_usec; /* spent throwing widgets away */
@@ -501,6 +503,7 @@ start_frame_budget (GdkFrameClock *frame_clock)
       budget_clock = frame_clock;
       budget_frame = frame;
       budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
+      budget_after_usec = 0;
       budget_made = 0;
       budget_code_blocks = 0;
       budget_destroy_usec = 0;
@@ -520,7 +523,7 @@ budget_allows (const ConfabMarkdownBlock *block)
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  return g_get_monotonic_time () < budget_deadline;
+  return g_get_monotonic_time () + budget_after_usec < budget_deadline;
 }
 
 static gboolean
@@ -530,11 +533,56 @@ code_blocks_laid_out_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* What the new widget of @block will cost this frame after its making, in
+ * microseconds: its first style, and for a label its text laid out three
+ * times (at its minimum width, unwrapped, and at the width it gets).
+ * Measuring it as it is made would count that in the budget, but not save
+ * it: the first style sets the text attributes again and the layout is
+ * redone. Measured on a slow machine (2 cores, software drawing, a window
+ * computing its size twice a frame with round trips to the X server); a
+ * faster one could make more in a frame than it does. */
+static gint64
+estimate_cost_usec (const ConfabMarkdownBlock *block)
+{
+  const char *text;
+
+  switch (confab_markdown_block_get_kind (block))
+    {
+    case CONFAB_MARKDOWN_BLOCK_CODE:
+      text = confab_markdown_block_get_code (block);
+      return 600 + 4 * (gint64) strlen (text != NULL ? text : "");
+
+    case CONFAB_MARKDOWN_BLOCK_TABLE:
+      {
+        gint64 usec = 200;
+        guint n_rows = confab_markdown_block_get_n_rows (block);
+        guint n_columns = confab_markdown_block_get_n_columns (block);
+
+        for (guint row = 0; row < n_rows; row++)
+          for (guint column = 0; column < n_columns; column++)
+            usec += 150 + 4 * (gint64) strlen (confab_markdown_block_get_cell (block, row, column));
+        return usec;
+      }
+
+    case CONFAB_MARKDOWN_BLOCK_RULE:
+      return 40;
+
+    case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
+    case CONFAB_MARKDOWN_BLOCK_HEADING:
+    case CONFAB_MARKDOWN_BLOCK_QUOTE:
+    case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
+    default:
+      text = confab_markdown_block_get_markup (block);
+      return 300 + 4 * (gint64) strlen (text != NULL ? text : "");
+    }
+}
+
 static void
 budget_spend (const ConfabMarkdownBlock *block,
               GtkWidget                 *widget)
 {
   budget_made++;
+  budget_after_usec += estimate_cost_usec (block);
   if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
     {
       budget_code_blocks++;
@@ -622,11 +670,9 @@ destroy_page (ConfabMarkdownView *self,
   return TRUE;
 }
 
-/* @hidden: until it is whole (see update_pages ()) */
 static void
 build_page (ConfabMarkdownView *self,
-            guint               index,
-            gboolean            hidden)
+            guint               index)
 {
   Page *page = get_page (self, index);
   GtkWidget *next = NULL;
@@ -639,28 +685,14 @@ build_page (ConfabMarkdownView *self,
 
   page->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, BLOCK_SPACING);
   gtk_widget_add_css_class (page->box, "md-page");
-  gtk_widget_set_visible (page->box, !hidden);
   gtk_widget_insert_before (page->box, GTK_WIDGET (self), next);
 }
 
-/* Whether the scrolled window shows the end of its content */
-static gboolean
-shows_end (ConfabMarkdownView *self)
-{
-  GtkAdjustment *adjustment = self->vadjustment;
-
-  return adjustment != NULL &&
-         gtk_adjustment_get_value (adjustment) >=
-         gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) - 1;
-}
-
 /* Makes the widget of children[@pos], whose page is built and whose
- * previous blocks in that page have theirs. @at_end: the scrolled window
- * shows the end. */
+ * previous blocks in that page have theirs. */
 static void
 make_block_widget (ConfabMarkdownView *self,
-                   guint               pos,
-                   gboolean            at_end)
+                   guint               pos)
 {
   Child *child = get_child (self, pos);
   Page *page = get_page (self, pos / PAGE_SIZE);
@@ -671,17 +703,6 @@ make_block_widget (ConfabMarkdownView *self,
 
   create_widget (child, child->block, (int) pos == self->growing_pos);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
-
-  /* A new widget's first size request (its text laid out at three widths
-   * for a label) costs several times its making. Asked here, at the width
-   * its page will ask, it counts in the frame's budget; the frame's layout
-   * finds it in GTK's cache. Only while the window shows the end (a reply
-   * coming in, or arrived at once): a page is then built in smaller steps,
-   * and higher up, a page growing block by block where what shows is kept
-   * in place would move it (the list around keeps the message's bottom edge
-   * where it was). Pages built hidden are only built there. */
-  if (at_end && self->last_width > 0)
-    gtk_widget_measure (child->widget, GTK_ORIENTATION_VERTICAL, self->last_width, NULL, NULL, NULL, NULL);
 }
 
 /* As many pages as the blocks fill; pages past them go. */
@@ -865,8 +886,7 @@ page_height (ConfabMarkdownView *self,
 
   *box_height = 0;
 
-  /* A page being built out of sight, or thrown away, is hidden: it takes
-   * the room it had, or its estimate, until it shows whole. */
+  /* A page being thrown away is hidden: it takes the room it had. */
   if (page->box != NULL && gtk_widget_get_visible (page->box))
     {
       gtk_widget_measure (page->box, GTK_ORIENTATION_VERTICAL, width, NULL, box_height, NULL, NULL);
@@ -969,9 +989,7 @@ update_pages (ConfabMarkdownView *self,
   graphene_rect_t shown;
   g_autofree guint *order = NULL;
   guint n_wanted = 0;
-  guint n_shown = G_MAXUINT;  /* order[0..n_shown) show, the rest are margin */
   gboolean geometry;
-  gboolean at_end;
   gboolean more = FALSE;
 
   if (self->pages->len == 0)
@@ -1018,7 +1036,6 @@ update_pages (ConfabMarkdownView *self,
 
           y += height + BLOCK_SPACING;
         }
-      n_shown = n_near;
     }
   else if (self->vadjustment != NULL)
     {
@@ -1033,28 +1050,19 @@ update_pages (ConfabMarkdownView *self,
         order[n_wanted++] = i;
     }
 
-  at_end = shows_end (self);
-
   for (guint j = 0; j < n_wanted; j++)
     {
       guint index = order[j];
       Page *page = get_page (self, index);
-      /* While the window shows the end, a page of the margin around what
-       * shows is built hidden, and shown whole: new blocks in a hidden page
-       * make the window lay out nothing, and such a frame costs only the
-       * making. (Higher up, where what shows is kept in place, a page shown
-       * whole at once moved it.) The last page, where a reply grows, always
-       * shows. */
-      gboolean margin = at_end && j >= n_shown && index + 1 < self->pages->len;
 
       if (page->box == NULL)
         {
           if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block))
             return TRUE;
-          build_page (self, index, margin);
+          build_page (self, index);
         }
-      else if (!margin)
-        gtk_widget_set_visible (page->box, TRUE);
+      /* Being thrown away, and wanted again */
+      gtk_widget_set_visible (page->box, TRUE);
 
       for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
         {
@@ -1064,12 +1072,10 @@ update_pages (ConfabMarkdownView *self,
             continue;
           if (limited && !budget_allows (child->block))
             return TRUE;
-          make_block_widget (self, pos, at_end);
+          make_block_widget (self, pos);
           if (limited)
             budget_spend (child->block, child->widget);
         }
-
-      gtk_widget_set_visible (page->box, TRUE);
     }
 
   return more;
