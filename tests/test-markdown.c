@@ -1632,12 +1632,16 @@ test_view_long_text_over_frames (void)
   parses = confab_markdown_view_get_parse_count (view);
   confab_markdown_view_set_text (view, text->str);
 
+  /* Parsed in a thread (the text is long): the view changes when that is
+   * done. Then the first frame made some blocks, far from all. */
   timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a render");
   while (confab_markdown_view_get_render_count (view) == renders)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (timeout_id);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (n_made, ==, 0);
 
-  /* The first frame made some, far from all. */
+  wait_for_frame (GTK_WIDGET (view));
   confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
   g_assert_cmpuint (n_made, >, 0);
   g_assert_cmpuint (n_made, <, n_blocks / 10);
@@ -1763,6 +1767,109 @@ test_view_long_text_over_frames (void)
 
 /* The wheel over a code block or a table scrolls the conversation, not the
  * block (which only scrolls sideways). */
+static void
+wait_parses_dropped (ConfabMarkdownView *view,
+                     guint               n)
+{
+  guint timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a parse in a thread to end");
+
+  while (confab_markdown_view_get_n_dropped_parses (view) < n)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+}
+
+static void
+wait_parsing (ConfabMarkdownView *view)
+{
+  guint timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "a parse in a thread");
+
+  while (!confab_markdown_view_is_parsing (view))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+}
+
+/* A long text is parsed in a thread. The view then shows it as a parse on
+ * the spot would; a result that comes after the text was replaced, or after
+ * a flush, changes nothing; and a view destroyed meanwhile goes when the
+ * thread is done. */
+static void
+test_view_thread_parse (void)
+{
+  const char *short_text = "A short *text* in its place.";
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *expected_long = NULL;
+  g_autofree char *expected_short = NULL;
+  g_autofree char *tree = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  guint timeout_id;
+  guint renders;
+
+  for (guint i = 0; text->len < 100 * 1024; i++)
+    g_string_append_printf (text, "Paragraph %u with **bold** text.\n\n- item %u\n- item\n\n", i, i);
+  expected_long = render_whole (text->str);
+  expected_short = render_whole (short_text);
+
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
+  gtk_window_present (GTK_WINDOW (window));
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
+  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+
+  /* In a thread, then as parsed on the spot */
+  confab_markdown_view_set_text (view, text->str);
+  wait_parsing (view);
+  wait_settled (view);
+  confab_markdown_view_flush (view);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected_long);
+  g_assert_cmpuint (confab_markdown_view_get_n_dropped_parses (view), ==, 0);
+
+  /* Replaced while parsing: the long text never shows. */
+  confab_markdown_view_set_text (view, "");
+  wait_settled (view);
+  confab_markdown_view_set_text (view, text->str);
+  wait_parsing (view);
+  renders = confab_markdown_view_get_render_count (view);
+  confab_markdown_view_set_text (view, short_text);
+  wait_parses_dropped (view, 1);
+  wait_settled (view);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders + 1);
+  g_clear_pointer (&tree, g_free);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected_short);
+
+  /* Flushed while parsing: all of it at once, and the late result is
+   * dropped. */
+  confab_markdown_view_set_text (view, text->str);
+  wait_parsing (view);
+  confab_markdown_view_flush (view);
+  g_clear_pointer (&tree, g_free);
+  tree = serialize_view (view);
+  g_assert_cmpstr (tree, ==, expected_long);
+  renders = confab_markdown_view_get_render_count (view);
+  wait_parses_dropped (view, 2);
+  wait_settled (view);
+  g_assert_cmpuint (confab_markdown_view_get_render_count (view), ==, renders);
+
+  /* Destroyed while parsing */
+  confab_markdown_view_set_text (view, short_text);
+  wait_settled (view);
+  confab_markdown_view_set_text (view, text->str);
+  wait_parsing (view);
+  g_object_add_weak_pointer (G_OBJECT (view), (gpointer *) &view);
+  gtk_window_destroy (GTK_WINDOW (window));
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the view to go");
+  while (view != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+  assert_no_logs ();
+}
+
 static void
 test_view_scroll_passes_blocks (void)
 {
@@ -2211,6 +2318,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
+  g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
   g_test_add_func ("/markdown/view/pages", test_view_pages);
   g_test_add_func ("/markdown/view/warm-up", test_view_warm_up);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);

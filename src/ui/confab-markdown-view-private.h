@@ -32,6 +32,8 @@ gboolean confab_markdown_view_shows_unbuilt  (ConfabMarkdownView *self);
 void  confab_markdown_view_forget_pages      (ConfabMarkdownView *self);
 /* Nothing left to render, build or scroll back into place. */
 gboolean confab_markdown_view_is_settled     (ConfabMarkdownView *self);
+gboolean confab_markdown_view_is_parsing     (ConfabMarkdownView *self);
+guint confab_markdown_view_get_n_dropped_parses (ConfabMarkdownView *self);
 /* How many block widgets are frozen, and the length of the text they show. */
 guint confab_markdown_view_get_n_frozen      (ConfabMarkdownView *self);
 gsize confab_markdown_view_get_frozen_length (ConfabMarkdownView *self);

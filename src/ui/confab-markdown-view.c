@@ -46,6 +46,11 @@
 #define FRAME_MAX_CODE_BLOCKS 2
 #define CODE_BLOCKS_LAID_OUT_PRIORITY (GDK_PRIORITY_REDRAW + 10)
 
+/* A text to parse longer than this is parsed in a thread (md4c and the
+ * markup take 2.5-5 ms for 200 KB, a reply that arrived at once): the
+ * window keeps drawing what it showed until the blocks are ready. */
+#define THREAD_PARSE_MIN (32 * 1024)
+
 /* Widgets of pages far from what shows are thrown away a few at a time:
  * while a reply streams in, as many go as come (four blocks a frame at
  * 40 KB/s), and a whole page in one frame was a stall of its own. */
@@ -129,8 +134,14 @@ struct _ConfabMarkdownView
   guint      n_fixed_at_end;
   int        growing_pos;     /* the code block being streamed into, or -1 */
 
+  /* A parse in a thread, cancelled when its text is replaced or wanted
+   * at once: a cancelled task returns no result, even one already made. */
+  GCancellable *parse_cancellable;
+  guint      n_dropped_parses;
+
   guint      streaming : 1;
   guint      dirty : 1;
+  guint      parsing : 1;
   guint      culled : 1;      /* the last snapshot left pages out */
   guint      ending : 1;      /* streaming ended: the next render checks frozen blocks */
 };
@@ -1218,32 +1229,74 @@ reset_frozen (ConfabMarkdownView *self)
   self->next_number = 0;
 }
 
-/* Parses the text and updates the blocks. While streaming, only the open
- * tail: finished blocks are frozen. At the end, the text whole, unless no
- * link reference definition can be in it ("]:" is in every one): then the
- * frozen blocks are final already, and only the tail is parsed (5 ms less
- * at the end of a 200 KB reply). Equal blocks keep their widgets. */
-static void
-render (ConfabMarkdownView *self)
+/* What a render parses: the text whole, or the tail after the frozen
+ * blocks. While streaming, only the open tail: finished blocks are frozen.
+ * At the end, the text whole, unless no link reference definition can be in
+ * it ("]:" is in every one): then the frozen blocks are final already, and
+ * only the tail is parsed (5 ms less at the end of a 200 KB reply). */
+typedef struct
 {
-  g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  char     *text;       /* a copy of what is parsed, for a thread */
+  gsize     start;
+  gsize     len;
+  gboolean  whole;
+  gboolean  streaming;
+  guint     next_number;
+} ParseJob;
+
+static void
+parse_job_free (gpointer data)
+{
+  ParseJob *job = data;
+
+  g_free (job->text);
+  g_free (job);
+}
+
+static ParseJob *
+parse_job_new (ConfabMarkdownView *self)
+{
+  ParseJob *job = g_new0 (ParseJob, 1);
+
+  job->streaming = self->streaming;
+  job->whole = !self->streaming && strstr (self->text->str, "]:") != NULL;
+  job->next_number = self->next_number;
+  job->start = job->whole ? 0 : self->frozen_len;
+  job->len = self->text->len - job->start;
+
+  return job;
+}
+
+static ConfabMarkdownDoc *
+parse_job_run (ParseJob   *job,
+               const char *text)
+{
+  if (job->whole)
+    return confab_markdown_parse (text, job->len);
+
+  return confab_markdown_parse_continued (text, job->len, job->next_number);
+}
+
+/* Updates the blocks from what @job parsed. Equal blocks keep their
+ * widgets. */
+static void
+apply_doc (ConfabMarkdownView *self,
+           ParseJob           *job,
+           ConfabMarkdownDoc  *doc)
+{
   int growing_was = self->growing_pos;
   guint n_changed;
 
-  self->dirty = FALSE;
   self->render_count++;
   self->parse_count++;
 
-  if (self->streaming || strstr (self->text->str, "]:") == NULL)
+  if (!job->whole)
     {
-      doc = confab_markdown_parse_continued (self->text->str + self->frozen_len,
-                                             self->text->len - self->frozen_len,
-                                             self->next_number);
-      self->growing_pos = self->streaming ? growing_code_block (self, self->n_frozen, doc) : -1;
+      self->growing_pos = job->streaming ? growing_code_block (self, self->n_frozen, doc) : -1;
       update_children (self, self->n_frozen, doc, 0);
       update_growing (self, growing_was);
 
-      if (self->streaming)
+      if (job->streaming)
         {
           if (confab_markdown_doc_get_stable_length (doc) > 0)
             {
@@ -1262,7 +1315,6 @@ render (ConfabMarkdownView *self)
       return;
     }
 
-  doc = confab_markdown_parse (self->text->str, self->text->len);
   self->growing_pos = -1;
   n_changed = update_children (self, 0, doc, self->n_frozen);
   update_growing (self, growing_was);
@@ -1272,7 +1324,86 @@ render (ConfabMarkdownView *self)
   reset_frozen (self);
 }
 
+static void
+parse_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  ParseJob *job = task_data;
+
+  g_task_return_pointer (task, parse_job_run (job, job->text),
+                         (GDestroyNotify) confab_markdown_doc_unref);
+}
+
 static void ensure_tick (ConfabMarkdownView *self);
+
+static void
+parse_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (object);
+  ParseJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(ConfabMarkdownDoc) doc = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* Disposed, flushed, or the text replaced: a newer render follows. */
+  if (doc == NULL)
+    {
+      self->n_dropped_parses++;
+      return;
+    }
+
+  self->parsing = FALSE;
+  g_clear_object (&self->parse_cancellable);
+  apply_doc (self, job, doc);
+  ensure_tick (self);
+}
+
+/* Parses the text and updates the blocks: now, or with @may_thread and a
+ * long text to parse, in a thread (the blocks change when it is done). */
+static void
+render (ConfabMarkdownView *self,
+        gboolean            may_thread)
+{
+  g_autoptr(ConfabMarkdownDoc) doc = NULL;
+  ParseJob *job = parse_job_new (self);
+
+  self->dirty = FALSE;
+
+  if (may_thread && job->len >= THREAD_PARSE_MIN)
+    {
+      g_autoptr(GTask) task = NULL;
+
+      job->text = g_strndup (self->text->str + job->start, job->len);
+      self->parsing = TRUE;
+      self->parse_cancellable = g_cancellable_new ();
+
+      task = g_task_new (self, self->parse_cancellable, parse_done_cb, NULL);
+      g_task_set_source_tag (task, render);
+      g_task_set_return_on_cancel (task, TRUE);
+      g_task_set_task_data (task, job, parse_job_free);
+      g_task_run_in_thread (task, parse_thread);
+      return;
+    }
+
+  doc = parse_job_run (job, self->text->str + job->start);
+  apply_doc (self, job, doc);
+  parse_job_free (job);
+}
+
+/* Drops a parse under way: its text is gone, or it is wanted now. */
+static void
+cancel_parse (ConfabMarkdownView *self)
+{
+  if (!self->parsing)
+    return;
+
+  self->parsing = FALSE;
+  self->dirty = TRUE;
+  g_cancellable_cancel (self->parse_cancellable);
+  g_clear_object (&self->parse_cancellable);
+}
 
 static gboolean
 tick_cb (GtkWidget     *widget,
@@ -1284,8 +1415,8 @@ tick_cb (GtkWidget     *widget,
   self->tick_id = 0;
   start_frame_budget (frame_clock);
 
-  if (self->dirty)
-    render (self);
+  if (self->dirty && !self->parsing)
+    render (self, TRUE);
 
   /* More to make: the next frame goes on. */
   if (update_pages (self, TRUE))
@@ -1617,6 +1748,7 @@ confab_markdown_view_dispose (GObject *object)
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
       self->tick_id = 0;
     }
+  cancel_parse (self);
 
   g_array_set_size (self->children, 0);
   g_array_set_size (self->pages, 0);
@@ -1780,6 +1912,7 @@ confab_markdown_view_set_text (ConfabMarkdownView *self,
     }
   else
     {
+      cancel_parse (self);
       g_string_assign (self->text, text);
       reset_frozen (self);
     }
@@ -1883,8 +2016,9 @@ confab_markdown_view_flush (ConfabMarkdownView *self)
       self->tick_id = 0;
     }
 
+  cancel_parse (self);
   if (self->dirty)
-    render (self);
+    render (self, FALSE);
   update_pages (self, FALSE);
 }
 
@@ -2021,7 +2155,25 @@ confab_markdown_view_is_settled (ConfabMarkdownView *self)
 {
   g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
 
-  return !self->dirty && self->tick_id == 0 && self->correction == 0;
+  return !self->dirty && !self->parsing && self->tick_id == 0 && self->correction == 0;
+}
+
+/* Whether a parse runs in a thread */
+gboolean
+confab_markdown_view_is_parsing (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
+
+  return self->parsing;
+}
+
+/* Parses in a thread whose result came after the text changed */
+guint
+confab_markdown_view_get_n_dropped_parses (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), 0);
+
+  return self->n_dropped_parses;
 }
 
 guint
