@@ -37,6 +37,12 @@
  * neither a long reply that arrived at once nor opening a conversation of
  * long messages stalls the window. */
 #define FRAME_BUDGET_USEC 4000
+/* And as much again for pages that show of a stored message not drawn yet
+ * (a conversation opening, a row scrolled into sight): a longer frame is
+ * better than a message with nothing in it. A reply that streams in shows
+ * as it comes, and what is new in it (or arrived at once) may wait a
+ * frame. */
+#define FRAME_ON_SCREEN_USEC 4000
 /* A code block shown in a GtkSourceView (one still growing, or a very long
  * one) lays its text out in an idle of its own after the frame, below the
  * frame clock's priority: while frames follow each other without a pause,
@@ -142,6 +148,9 @@ struct _ConfabMarkdownView
   guint      streaming : 1;
   guint      dirty : 1;
   guint      parsing : 1;
+  /* The text is new to the window: no whole page of it was drawn yet, and
+   * it did not stream in (see FRAME_ON_SCREEN_USEC) */
+  guint      fresh : 1;
   guint      culled : 1;      /* the last snapshot left pages out */
   guint      ending : 1;      /* streaming ended: the next render checks frozen blocks */
 };
@@ -523,9 +532,11 @@ start_frame_budget (GdkFrameClock *frame_clock)
 
 /* Whether a view may make the widget of @block in this frame (with %NULL:
  * whether time is left). At least one widget is made per frame among all
- * views, so that rendering moves on. */
+ * views, so that rendering moves on. @on_screen: the block's page shows
+ * (see FRAME_ON_SCREEN_USEC). */
 static gboolean
-budget_allows (const ConfabMarkdownBlock *block)
+budget_allows (const ConfabMarkdownBlock *block,
+               gboolean                   on_screen)
 {
   if (budget_made == 0 && block != NULL)
     return TRUE;
@@ -534,7 +545,8 @@ budget_allows (const ConfabMarkdownBlock *block)
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  return g_get_monotonic_time () + budget_after_usec < budget_deadline;
+  return g_get_monotonic_time () + budget_after_usec <
+         budget_deadline + (on_screen ? FRAME_ON_SCREEN_USEC : 0);
 }
 
 static gboolean
@@ -561,22 +573,22 @@ estimate_cost_usec (const ConfabMarkdownBlock *block)
     {
     case CONFAB_MARKDOWN_BLOCK_CODE:
       text = confab_markdown_block_get_code (block);
-      return 600 + 4 * (gint64) strlen (text != NULL ? text : "");
+      return 300 + 2 * (gint64) strlen (text != NULL ? text : "");
 
     case CONFAB_MARKDOWN_BLOCK_TABLE:
       {
-        gint64 usec = 200;
+        gint64 usec = 100;
         guint n_rows = confab_markdown_block_get_n_rows (block);
         guint n_columns = confab_markdown_block_get_n_columns (block);
 
         for (guint row = 0; row < n_rows; row++)
           for (guint column = 0; column < n_columns; column++)
-            usec += 150 + 4 * (gint64) strlen (confab_markdown_block_get_cell (block, row, column));
+            usec += 75 + 2 * (gint64) strlen (confab_markdown_block_get_cell (block, row, column));
         return usec;
       }
 
     case CONFAB_MARKDOWN_BLOCK_RULE:
-      return 40;
+      return 20;
 
     case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
     case CONFAB_MARKDOWN_BLOCK_HEADING:
@@ -584,7 +596,7 @@ estimate_cost_usec (const ConfabMarkdownBlock *block)
     case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
     default:
       text = confab_markdown_block_get_markup (block);
-      return 300 + 4 * (gint64) strlen (text != NULL ? text : "");
+      return 150 + 2 * (gint64) strlen (text != NULL ? text : "");
     }
 }
 
@@ -665,7 +677,7 @@ destroy_page (ConfabMarkdownView *self,
 
       if (child->widget == NULL)
         continue;
-      if (limited && (budget_destroy_usec >= FRAME_DESTROY_BUDGET_USEC || !budget_allows (NULL)))
+      if (limited && (budget_destroy_usec >= FRAME_DESTROY_BUDGET_USEC || !budget_allows (NULL, FALSE)))
         return FALSE;
 
       start = g_get_monotonic_time ();
@@ -1000,6 +1012,7 @@ update_pages (ConfabMarkdownView *self,
   graphene_rect_t shown;
   g_autofree guint *order = NULL;
   guint n_wanted = 0;
+  guint n_near = 0;           /* order[0..n_near) show */
   gboolean geometry;
   gboolean more = FALSE;
 
@@ -1016,7 +1029,6 @@ update_pages (ConfabMarkdownView *self,
       double build_bottom = shown.origin.y + shown.size.height + BUILD_SCREENS * screen;
       double keep_top = shown.origin.y - KEEP_SCREENS * screen;
       double keep_bottom = shown.origin.y + shown.size.height + KEEP_SCREENS * screen;
-      guint n_near = 0;
       int y = 0;
 
       /* Where each page is now, as the next allocation will put it */
@@ -1048,12 +1060,12 @@ update_pages (ConfabMarkdownView *self,
           y += height + BLOCK_SPACING;
         }
     }
-  else if (self->vadjustment != NULL)
+  else if (limited && self->vadjustment != NULL)
     {
-      /* In a scrolled window, not placed yet: a chat shows the ends of
-       * messages first. */
-      for (guint i = 0; i < self->pages->len; i++)
-        order[n_wanted++] = self->pages->len - 1 - i;
+      /* In a scrolled window, not placed yet: nothing until it is (its
+       * allocation asks for a tick). A list makes rows beyond what shows,
+       * and their views, building pages without knowing whether they
+       * show, took the first frames from the row on screen. */
     }
   else
     {
@@ -1068,7 +1080,7 @@ update_pages (ConfabMarkdownView *self,
 
       if (page->box == NULL)
         {
-          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block))
+          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, j < n_near && self->fresh))
             return TRUE;
           build_page (self, index);
         }
@@ -1081,7 +1093,7 @@ update_pages (ConfabMarkdownView *self,
 
           if (child->widget != NULL)
             continue;
-          if (limited && !budget_allows (child->block))
+          if (limited && !budget_allows (child->block, j < n_near && self->fresh))
             return TRUE;
           make_block_widget (self, pos);
           if (limited)
@@ -1732,6 +1744,8 @@ confab_markdown_view_snapshot (GtkWidget   *widget,
 
       gtk_widget_snapshot_child (widget, page->box, snapshot);
       self->n_drawn++;
+      if (page_complete (self, i))
+        self->fresh = FALSE;
     }
 }
 
@@ -1859,6 +1873,7 @@ confab_markdown_view_init (ConfabMarkdownView *self)
   self->growing_pos = -1;
   self->pages = g_array_new (FALSE, TRUE, sizeof (Page));
   self->anchor_page = -1;
+  self->fresh = TRUE;
 
   g_array_set_clear_func (self->children, child_clear);
 }
@@ -1915,6 +1930,7 @@ confab_markdown_view_set_text (ConfabMarkdownView *self,
       cancel_parse (self);
       g_string_assign (self->text, text);
       reset_frozen (self);
+      self->fresh = TRUE;
     }
 
   schedule_render (self);
@@ -1979,6 +1995,8 @@ confab_markdown_view_set_streaming (ConfabMarkdownView *self,
     return;
 
   self->streaming = streaming;
+  if (streaming)
+    self->fresh = FALSE;
 
   if (!streaming)
     {
