@@ -37,11 +37,11 @@
  * neither a long reply that arrived at once nor opening a conversation of
  * long messages stalls the window. */
 #define FRAME_BUDGET_USEC 4000
-/* And as much again for pages that show of a stored message not drawn yet
- * (a conversation opening, a row scrolled into sight): a longer frame is
- * better than a message with nothing in it. A reply that streams in shows
- * as it comes, and what is new in it (or arrived at once) may wait a
- * frame. */
+/* And as much again for pages that show of a text not drawn yet (a
+ * conversation opening, a row scrolled into sight, a reply that arrived
+ * whole before its row was made): a longer frame is better than a message
+ * with nothing in it. A reply that streams in shows as it comes, and what
+ * is new in it may wait a frame. */
 #define FRAME_ON_SCREEN_USEC 4000
 /* A code block shown in a GtkSourceView (one still growing, or a very long
  * one) lays its text out in an idle of its own after the frame, below the
