@@ -1507,6 +1507,25 @@ wait_for_frame (GtkWidget *widget)
   g_signal_handler_disconnect (clock, id);
 }
 
+/* Shows @view in @scroller, the child of @window (600×400), and waits for
+ * it to map. */
+static void
+show_scrolled (GtkWidget          *window,
+               GtkWidget          *scroller,
+               ConfabMarkdownView *view)
+{
+  guint timeout_id;
+
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
+  gtk_window_set_child (GTK_WINDOW (window), scroller);
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
+  gtk_window_present (GTK_WINDOW (window));
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
+  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout_id);
+}
+
 static void
 wait_settled (ConfabMarkdownView *view)
 {
@@ -1619,14 +1638,7 @@ test_view_long_text_over_frames (void)
   }
 
   /* Scrolled, as in a chat: the window must not grow to the text's height. */
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
-  gtk_window_set_child (GTK_WINDOW (window), scroller);
-  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
-  gtk_window_present (GTK_WINDOW (window));
-  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
-  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (timeout_id);
+  show_scrolled (window, scroller, view);
 
   renders = confab_markdown_view_get_render_count (view);
   parses = confab_markdown_view_get_parse_count (view);
@@ -1811,14 +1823,7 @@ test_view_thread_parse (void)
   expected_long = render_whole (text->str);
   expected_short = render_whole (short_text);
 
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (view));
-  gtk_window_set_child (GTK_WINDOW (window), scroller);
-  gtk_window_set_default_size (GTK_WINDOW (window), 600, 400);
-  gtk_window_present (GTK_WINDOW (window));
-  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the window to map");
-  while (!gtk_widget_get_mapped (GTK_WIDGET (view)))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (timeout_id);
+  show_scrolled (window, scroller, view);
 
   /* In a thread, then as parsed on the spot */
   confab_markdown_view_set_text (view, text->str);
