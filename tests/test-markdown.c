@@ -1875,6 +1875,44 @@ test_view_thread_parse (void)
   assert_no_logs ();
 }
 
+/* A view given its full width whatever it asks reports its labels'
+ * minimum width as their natural width (GtkLabel then does not lay the text
+ * out unwrapped); one that is not reports the width of the text. */
+static void
+test_view_full_width (void)
+{
+  g_autoptr(ConfabMarkdownView) view = new_view ();
+  GtkWidget *label;
+  int min, nat;
+
+  confab_markdown_view_set_text (view, "A paragraph long enough to be wider than twenty characters.\n\n"
+                                       "# A heading, also long enough");
+  confab_markdown_view_flush (view);
+
+  label = first_block (view);
+  g_assert_true (GTK_IS_LABEL (label));
+  gtk_widget_measure (label, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (nat, >, 2 * min);
+
+  /* Turned on for the labels there */
+  confab_markdown_view_set_full_width (view, TRUE);
+  gtk_widget_measure (label, GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (nat, ==, min);
+  gtk_widget_measure (last_block (view), GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (nat, ==, min);
+
+  /* and for those made after */
+  confab_markdown_view_set_text (view, "Another paragraph, as long as the first one was, or more.");
+  confab_markdown_view_flush (view);
+  gtk_widget_measure (first_block (view), GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (nat, ==, min);
+
+  confab_markdown_view_set_full_width (view, FALSE);
+  gtk_widget_measure (first_block (view), GTK_ORIENTATION_HORIZONTAL, -1, &min, &nat, NULL, NULL);
+  g_assert_cmpint (nat, >, 2 * min);
+  assert_no_logs ();
+}
+
 static void
 test_view_scroll_passes_blocks (void)
 {
@@ -2324,6 +2362,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
+  g_test_add_func ("/markdown/view/full-width", test_view_full_width);
   g_test_add_func ("/markdown/view/pages", test_view_pages);
   g_test_add_func ("/markdown/view/warm-up", test_view_warm_up);
   g_test_add_func ("/markdown/code-block/basics", test_code_block);

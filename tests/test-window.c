@@ -1071,6 +1071,16 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
 
   g_assert_cmpint (confab_message_get_state (assistant), ==, CONFAB_MESSAGE_STATE_COMPLETE);
   view = watch.view;
+  /* A reply fills the column; your message is as wide as its text. */
+  g_assert_true (confab_markdown_view_get_full_width (view));
+  {
+    ConfabConversation *conversation = confab_chat_view_get_conversation (confab_window_get_chat_view (fixture->window));
+    g_autoptr(ConfabMessage) question = g_list_model_get_item (G_LIST_MODEL (conversation), 0);
+    ConfabMarkdownView *mine = view_of_message (fixture, question);
+
+    g_assert_nonnull (mine);
+    g_assert_false (confab_markdown_view_get_full_width (mine));
+  }
 
   /* At the end: the last pages */
   wait_view_settled (view);

@@ -148,6 +148,7 @@ struct _ConfabMarkdownView
   guint      streaming : 1;
   guint      dirty : 1;
   guint      parsing : 1;
+  guint      full_width : 1;
   /* The text is new to the window: no whole page of it was drawn yet, and
    * it did not stream in (see FRAME_ON_SCREEN_USEC) */
   guint      fresh : 1;
@@ -161,6 +162,7 @@ enum {
   PROP_0,
   PROP_TEXT,
   PROP_STREAMING,
+  PROP_FULL_WIDTH,
   N_PROPS
 };
 
@@ -512,6 +514,23 @@ update_widget (Child                     *child,
     }
 }
 
+/* In a view that is given the full width of its place whatever it asks (an
+ * assistant's message), a label's natural width is its minimum: GtkLabel
+ * then lays its text out once less to measure it (unwrapped, for a natural
+ * width nothing uses; 30-50 % of a new paragraph's layout). */
+static void
+set_label_widths (ConfabMarkdownView *self,
+                  Child              *child)
+{
+  GtkLabel *label;
+
+  if (child->widget == NULL || !GTK_IS_LABEL (child->widget))
+    return;
+
+  label = GTK_LABEL (child->widget);
+  gtk_label_set_max_width_chars (label, self->full_width ? gtk_label_get_width_chars (label) : -1);
+}
+
 static void
 start_frame_budget (GdkFrameClock *frame_clock)
 {
@@ -725,6 +744,7 @@ make_block_widget (ConfabMarkdownView *self,
   g_assert (pos % PAGE_SIZE == 0 || previous != NULL);
 
   create_widget (child, child->block, (int) pos == self->growing_pos);
+  set_label_widths (self, child);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
 }
 
@@ -1144,6 +1164,7 @@ update_children (ConfabMarkdownView *self,
                                           child->widget, old_widget);
               gtk_box_remove (GTK_BOX (gtk_widget_get_parent (old_widget)), old_widget);
             }
+          set_label_widths (self, child);
 
           confab_markdown_block_free (child->block);
           child->block = confab_markdown_block_copy (block);
@@ -1802,6 +1823,10 @@ confab_markdown_view_get_property (GObject    *object,
       g_value_set_boolean (value, self->streaming);
       break;
 
+    case PROP_FULL_WIDTH:
+      g_value_set_boolean (value, self->full_width);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1823,6 +1848,10 @@ confab_markdown_view_set_property (GObject      *object,
 
     case PROP_STREAMING:
       confab_markdown_view_set_streaming (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_FULL_WIDTH:
+      confab_markdown_view_set_full_width (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -1849,6 +1878,11 @@ confab_markdown_view_class_init (ConfabMarkdownViewClass *klass)
 
   properties[PROP_STREAMING] =
     g_param_spec_boolean ("streaming", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_FULL_WIDTH] =
+    g_param_spec_boolean ("full-width", NULL, NULL,
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -2013,6 +2047,40 @@ confab_markdown_view_get_streaming (ConfabMarkdownView *self)
   g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
 
   return self->streaming;
+}
+
+/**
+ * confab_markdown_view_set_full_width:
+ * @self: a #ConfabMarkdownView
+ * @full_width: whether the view is always given the full width of its place
+ *
+ * Says that the view's natural width is not used (it fills its place, as an
+ * assistant's message does, not the width of its text, as yours does). Its
+ * text is then measured with less work.
+ */
+void
+confab_markdown_view_set_full_width (ConfabMarkdownView *self,
+                                     gboolean            full_width)
+{
+  g_return_if_fail (CONFAB_IS_MARKDOWN_VIEW (self));
+
+  full_width = !!full_width;
+  if (self->full_width == full_width)
+    return;
+
+  self->full_width = full_width;
+  for (guint pos = 0; pos < self->children->len; pos++)
+    set_label_widths (self, get_child (self, pos));
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULL_WIDTH]);
+}
+
+gboolean
+confab_markdown_view_get_full_width (ConfabMarkdownView *self)
+{
+  g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
+
+  return self->full_width;
 }
 
 /**

@@ -31,6 +31,9 @@ const char *confab_markdown_view_get_text      (ConfabMarkdownView *self);
 void        confab_markdown_view_set_streaming (ConfabMarkdownView *self,
                                                 gboolean            streaming);
 gboolean    confab_markdown_view_get_streaming (ConfabMarkdownView *self);
+void        confab_markdown_view_set_full_width (ConfabMarkdownView *self,
+                                                 gboolean            full_width);
+gboolean    confab_markdown_view_get_full_width (ConfabMarkdownView *self);
 void        confab_markdown_view_flush         (ConfabMarkdownView *self);
 /* Loads a reply's fonts ahead of the first one, a part at a time */
 gboolean    confab_markdown_view_warm_up       (guint               part);

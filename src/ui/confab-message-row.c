@@ -538,6 +538,8 @@ confab_message_row_set_message (ConfabMessageRow *self,
 
   user = confab_message_get_role (message) == CONFAB_ROLE_USER;
   gtk_label_set_text (self->role_label, user ? _("You") : _("Assistant"));
+  /* Yours is as wide as its text; a reply fills the column. */
+  confab_markdown_view_set_full_width (self->content_view, !user);
   if (user)
     {
       gtk_widget_add_css_class (self->bubble, "user");
