@@ -149,6 +149,21 @@ find_language (const char *name)
  * them; there are as many as languages used, a few dozen at most. */
 static GHashTable *kept_languages;
 
+/* A buffer that highlights @language (or nothing with %NULL), for code
+ * that is only read */
+static GtkSourceBuffer *
+new_highlighting_buffer (GtkSourceLanguage *language)
+{
+  GtkSourceBuffer *buffer = gtk_source_buffer_new (NULL);
+
+  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (buffer), FALSE);
+  gtk_source_buffer_set_highlight_matching_brackets (buffer, FALSE);
+  gtk_source_buffer_set_highlight_syntax (buffer, TRUE);
+  gtk_source_buffer_set_language (buffer, language);
+
+  return buffer;
+}
+
 static GtkSourceBuffer *
 keep_language (GtkSourceLanguage *language)
 {
@@ -166,11 +181,7 @@ keep_language (GtkSourceLanguage *language)
 
   /* It also highlights the code of finished blocks, which show it as a
    * label: they take the markup and leave the buffer empty. */
-  buffer = gtk_source_buffer_new (NULL);
-  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (buffer), FALSE);
-  gtk_source_buffer_set_highlight_matching_brackets (buffer, FALSE);
-  gtk_source_buffer_set_highlight_syntax (buffer, TRUE);
-  gtk_source_buffer_set_language (buffer, language);
+  buffer = new_highlighting_buffer (language);
   g_hash_table_insert (kept_languages, g_strdup (id), buffer);
 
   return buffer;
@@ -485,11 +496,7 @@ ensure_buffer (ConfabCodeBlock *self)
   if (self->buffer != NULL)
     return;
 
-  self->buffer = gtk_source_buffer_new (NULL);
-  gtk_text_buffer_set_enable_undo (GTK_TEXT_BUFFER (self->buffer), FALSE);
-  gtk_source_buffer_set_highlight_matching_brackets (self->buffer, FALSE);
-  gtk_source_buffer_set_highlight_syntax (self->buffer, TRUE);
-  gtk_source_buffer_set_language (self->buffer, buffer_language (self));
+  self->buffer = new_highlighting_buffer (buffer_language (self));
   gtk_source_buffer_set_style_scheme (self->buffer, current_scheme ());
   gtk_text_buffer_set_text (GTK_TEXT_BUFFER (self->buffer), self->code, (int) self->shown_len);
 }
