@@ -1253,6 +1253,8 @@ typedef struct
   gint64         finished_at;
   gint64         first_content_at;
   gint64         first_content_frame_at;
+  ConfabMarkdownView *view;     /* the reply's, once found */
+  guint          n_unbuilt;     /* frames that showed room without its text */
 } StreamWatch;
 
 static void
@@ -1303,8 +1305,21 @@ stream_paint_cb (gpointer user_data)
 
   if (watch->first_content_at != 0 && watch->first_content_frame_at == 0)
     watch->first_content_frame_at = app.last_frame_at;
-  if (watch->recording)
-    g_array_append_val (watch->frames, frame);
+  if (!watch->recording)
+    return;
+  g_array_append_val (watch->frames, frame);
+
+  /* A frame is quicker when it leaves what is new undrawn: count those. */
+  if (watch->view == NULL && watch->assistant != NULL)
+    {
+      GtkListView *list = confab_chat_view_get_message_list (confab_window_get_chat_view (app.window));
+
+      watch->view = find_view_of (GTK_WIDGET (list), watch->assistant);
+      if (watch->view != NULL)
+        g_object_add_weak_pointer (G_OBJECT (watch->view), (gpointer *) &watch->view);
+    }
+  if (watch->view != NULL && confab_markdown_view_shows_unbuilt (watch->view))
+    watch->n_unbuilt++;
 }
 
 /* Presses a key in the composer through its own key handling, as the
@@ -1623,6 +1638,7 @@ bench_stream (const char *kind)
   }
   report (mode, "longest frame while streaming (before- to after-paint)", longest_frame, "ms",
           NULL, -1);
+  report (mode, "frames showing room for reply text not drawn yet", watch.n_unbuilt, "", NULL, -1);
   mark ("longest-final-stall", end_stalls.max_at, end_stalls.max_us);
   report (mode, "longest stall after the turn (final render)", end_stalls.max_us / 1000.0, "ms",
           "<= 16 ms", end_stalls.max_us <= STALL_TARGET_MS * 1000);
@@ -1715,6 +1731,8 @@ out:
   if (watch.assistant != NULL)
     g_signal_handlers_disconnect_by_data (watch.assistant, &watch);
   g_clear_object (&watch.assistant);
+  if (watch.view != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (watch.view), (gpointer *) &watch.view);
   g_array_unref (watch.samples);
   g_array_unref (watch.frames);
   app_stop ();
