@@ -35,7 +35,10 @@
  * them, and (estimated, see estimate_cost_usec ()) styling and laying them
  * out later in the frame. What does not fit is made in the next frames, so
  * neither a long reply that arrived at once nor opening a conversation of
- * long messages stalls the window. */
+ * long messages stalls the window. Only that time counts: the rest of the
+ * frame (parsing a streaming reply's open end, laying out what changed) is
+ * to be done anyway, and counting it starved the new blocks of a reply
+ * streaming in, which then showed late. */
 #define FRAME_BUDGET_USEC 4000
 /* And as much again for pages that show of a text not drawn yet (a
  * conversation opening, a row scrolled into sight, a reply that arrived
@@ -64,7 +67,7 @@
 
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
-static gint64 budget_deadline;
+static gint64 budget_spent_usec;   /* making widgets */
 static gint64 budget_after_usec;   /* what the widgets made will cost after */
 static guint  budget_made;         /* widgets made in that frame, by all views */
 static guint  budget_code_blocks;  /* of which code blocks */
@@ -541,7 +544,7 @@ start_frame_budget (GdkFrameClock *frame_clock)
     {
       budget_clock = frame_clock;
       budget_frame = frame;
-      budget_deadline = g_get_monotonic_time () + FRAME_BUDGET_USEC;
+      budget_spent_usec = 0;
       budget_after_usec = 0;
       budget_made = 0;
       budget_code_blocks = 0;
@@ -564,8 +567,8 @@ budget_allows (const ConfabMarkdownBlock *block,
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  return g_get_monotonic_time () + budget_after_usec <
-         budget_deadline + (on_screen ? FRAME_ON_SCREEN_USEC : 0);
+  return budget_spent_usec + budget_after_usec <
+         FRAME_BUDGET_USEC + (on_screen ? FRAME_ON_SCREEN_USEC : 0);
 }
 
 static gboolean
@@ -621,9 +624,11 @@ estimate_cost_usec (const ConfabMarkdownBlock *block)
 
 static void
 budget_spend (const ConfabMarkdownBlock *block,
-              GtkWidget                 *widget)
+              GtkWidget                 *widget,
+              gint64                     spent_usec)
 {
   budget_made++;
+  budget_spent_usec += spent_usec;
   budget_after_usec += estimate_cost_usec (block);
   if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
     {
@@ -1100,9 +1105,12 @@ update_pages (ConfabMarkdownView *self,
 
       if (page->box == NULL)
         {
+          gint64 start = g_get_monotonic_time ();
+
           if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, j < n_near && self->fresh))
             return TRUE;
           build_page (self, index);
+          budget_spent_usec += g_get_monotonic_time () - start;
         }
       /* Being thrown away, and wanted again */
       gtk_widget_set_visible (page->box, TRUE);
@@ -1110,14 +1118,16 @@ update_pages (ConfabMarkdownView *self,
       for (guint pos = index * PAGE_SIZE; pos < page_end (self, index); pos++)
         {
           Child *child = get_child (self, pos);
+          gint64 start;
 
           if (child->widget != NULL)
             continue;
           if (limited && !budget_allows (child->block, j < n_near && self->fresh))
             return TRUE;
+          start = g_get_monotonic_time ();
           make_block_widget (self, pos);
           if (limited)
-            budget_spend (child->block, child->widget);
+            budget_spend (child->block, child->widget, g_get_monotonic_time () - start);
         }
     }
 
