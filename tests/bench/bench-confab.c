@@ -11,6 +11,9 @@
 #include "confab-test-util.h"
 
 #include <adwaita.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/x11/gdkx.h>
+#endif
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 #include <math.h>
@@ -818,6 +821,30 @@ renderer_name (void)
   return renderer ? G_OBJECT_TYPE_NAME (renderer) : "none";
 }
 
+/* The display server, and on X11 the window manager: without one, GTK asks
+ * the X server in every frame whether one has appeared. */
+static const char *
+display_name (void)
+{
+  GdkDisplay *display = gdk_display_get_default ();
+
+#ifdef GDK_WINDOWING_X11
+  if (GDK_IS_X11_DISPLAY (display))
+    {
+      static char name[128];
+      GdkX11Screen *screen = gdk_x11_display_get_screen (display);
+      const char *wm = gdk_x11_screen_get_window_manager_name (screen);
+
+      if (g_strcmp0 (wm, "unknown") == 0)
+        return "X11 without a window manager";
+      g_snprintf (name, sizeof name, "X11 with the window manager %s", wm);
+      return name;
+    }
+#endif
+
+  return display != NULL ? G_OBJECT_TYPE_NAME (display) : "no display";
+}
+
 /* Iterates until no frame was painted for @quiet_ms (at most @max_ms).
  * Returns the time of the last frame before the quiet, or 0 on timeout. */
 static gint64
@@ -863,7 +890,7 @@ bench_launch (void)
       return;
     }
 
-  note (mode, "renderer %s; times since main () and, from /proc/self/stat, since exec", renderer_name ());
+  note (mode, "renderer %s on %s; times since main () and, from /proc/self/stat, since exec", renderer_name (), display_name ());
   if (exec_to_main_ms >= 0)
     report (mode, "process start to main () (10 ms clock ticks)", exec_to_main_ms, "ms", NULL, -1);
   report (mode, "window mapped (GtkWidget::map), since main ()",
@@ -1148,7 +1175,7 @@ bench_open (void)
       return;
     }
 
-  note (mode, "renderer %s", renderer_name ());
+  note (mode, "renderer %s on %s", renderer_name (), display_name ());
   report (mode, "start on the 5,000-message database to first frame",
           ms_between (start_at, app.first_frame_at), "ms", NULL, -1);
 
@@ -1355,15 +1382,15 @@ typedef struct
   double frame_wall_ms;
   double frame_wall_max_ms;
   gboolean widened;         /* the window held less than two notifies */
-} Window;
+} LengthWindow;
 
 /* Main-thread CPU while the text grew from @lo to @hi bytes. Returns FALSE
  * when fewer than two notifies fell in it. */
 static gboolean
-measure_window (StreamWatch *watch,
-                gsize        lo,
-                gsize        hi,
-                Window      *out)
+measure_window (StreamWatch  *watch,
+                gsize         lo,
+                gsize         hi,
+                LengthWindow *out)
 {
   guint first = G_MAXUINT, last = G_MAXUINT;
   const Sample *a, *b;
@@ -1506,7 +1533,7 @@ bench_stream (const char *kind)
   guint frames_before, frames_streaming, frames_to_settle;
   double rss_before, rss_after, rss_idle, longest_frame = 0;
   Stalls stream_stalls, end_stalls;
-  Window small, large;
+  LengthWindow small, large;
   gboolean have_small, have_large;
 
   if (!server_start (&server, kind))
@@ -1579,8 +1606,8 @@ bench_stream (const char *kind)
   run_for (1000);
   rss_idle = rss_mib ();
 
-  note (mode, "renderer %s; %u-byte reply in %u-byte deltas, one SSE event each, %s",
-        renderer_name (), STREAM_SIZE, DELTA_SIZE,
+  note (mode, "renderer %s on %s; %u-byte reply in %u-byte deltas, one SSE event each, %s",
+        renderer_name (), display_name (), STREAM_SIZE, DELTA_SIZE,
         g_str_equal (kind, "paced") ? "one event a millisecond (one HTTP chunk each)"
                                     : "all written at once by a server in another process");
 
