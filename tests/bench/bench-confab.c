@@ -972,13 +972,20 @@ probe_frames (const char         *mode,
   gint64 process_start, thread_start;
   guint n_painted = 0;
 
-  for (GtkWidget *child = gtk_widget_get_last_child (GTK_WIDGET (view));
-       child != NULL && label == NULL;
-       child = gtk_widget_get_prev_sibling (child))
-    if (GTK_IS_LABEL (child))
-      label = child;
+  /* The last block of the last page, if it is a label */
+  for (GtkWidget *page = gtk_widget_get_last_child (GTK_WIDGET (view));
+       page != NULL && label == NULL;
+       page = gtk_widget_get_prev_sibling (page))
+    for (GtkWidget *child = gtk_widget_get_last_child (page);
+         child != NULL && label == NULL;
+         child = gtk_widget_get_prev_sibling (child))
+      if (GTK_IS_LABEL (child))
+        label = child;
   if (label == NULL)
-    return;
+    {
+      note (mode, "no label at the end of the %s to change", where);
+      return;
+    }
 
   /* Let what is pending go first. */
   wait_settled (200, 5000);
