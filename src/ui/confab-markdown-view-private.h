@@ -18,8 +18,9 @@ void  confab_markdown_view_get_drawn_pages   (ConfabMarkdownView *self,
                                               guint              *first,
                                               guint              *n_drawn,
                                               guint              *n_pages);
-/* The pages built (those with widgets): *@n_built, the first of them
- * *@first_page (G_MAXUINT: none), holding *@n_made block widgets. */
+/* The pages built and kept (those with widgets, not hidden to be thrown
+ * away): *@n_built, the first of them *@first_page (G_MAXUINT: none),
+ * holding *@n_made block widgets. */
 void  confab_markdown_view_get_built         (ConfabMarkdownView *self,
                                               guint              *first_page,
                                               guint              *n_built,
@@ -30,7 +31,7 @@ gboolean confab_markdown_view_shows_unbuilt  (ConfabMarkdownView *self);
 /* Throws every page away, and their heights: they are estimated again,
  * and built again where they show. */
 void  confab_markdown_view_forget_pages      (ConfabMarkdownView *self);
-/* Nothing left to render, build or scroll back into place. */
+/* Nothing left to render, build, throw away or scroll back into place. */
 gboolean confab_markdown_view_is_settled     (ConfabMarkdownView *self);
 gboolean confab_markdown_view_is_parsing     (ConfabMarkdownView *self);
 guint confab_markdown_view_get_n_dropped_parses (ConfabMarkdownView *self);

@@ -60,10 +60,12 @@
  * window keeps drawing what it showed until the blocks are ready. */
 #define THREAD_PARSE_MIN (32 * 1024)
 
-/* Widgets of pages far from what shows are thrown away a few at a time:
- * while a reply streams in, as many go as come (four blocks a frame at
- * 40 KB/s), and a whole page in one frame was a stall of its own. */
-#define FRAME_DESTROY_BUDGET_USEC 1000
+/* Widgets of pages far from what shows are thrown away between frames, in
+ * an idle below them, this long at a time: finalizing widgets costs about as
+ * much as making them (a whole page at once was a stall of its own), and in
+ * a frame it made a reply streaming in at 40 KB/s 0.5-1 ms slower. */
+#define DESTROY_SLICE_USEC 1000
+#define DESTROY_PRIORITY G_PRIORITY_DEFAULT_IDLE
 
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
@@ -71,7 +73,6 @@ static gint64 budget_spent_usec;   /* making widgets */
 static gint64 budget_after_usec;   /* what the widgets made will cost after */
 static guint  budget_made;         /* widgets made in that frame, by all views */
 static guint  budget_code_blocks;  /* of which code blocks */
-static gint64 budget_destroy_usec; /* spent throwing widgets away */
 static guint  code_blocks_laid_out_id;
 
 typedef struct
@@ -136,6 +137,7 @@ struct _ConfabMarkdownView
   int        last_width;
 
   guint      tick_id;
+  guint      destroy_id;      /* throwing hidden pages away */
   guint      render_count;
   guint      parse_count;
   guint      first_drawn;     /* pages the last snapshot drew */
@@ -548,7 +550,6 @@ start_frame_budget (GdkFrameClock *frame_clock)
       budget_after_usec = 0;
       budget_made = 0;
       budget_code_blocks = 0;
-      budget_destroy_usec = 0;
     }
 }
 
@@ -676,13 +677,12 @@ forget_page_height (ConfabMarkdownView *self,
 }
 
 /* Throws the widgets of page @index away, from its last block back (what
- * is left of a page is always its first blocks); with @limited, as long as
- * the frame's budget lasts: finalizing widgets costs about as much as making
- * them. Returns whether the page is gone. */
+ * is left of a page is always its first blocks), until @deadline (0: all).
+ * Returns whether the page is gone. */
 static gboolean
 destroy_page (ConfabMarkdownView *self,
               guint               index,
-              gboolean            limited)
+              gint64              deadline)
 {
   Page *page = get_page (self, index);
 
@@ -697,16 +697,12 @@ destroy_page (ConfabMarkdownView *self,
     {
       Child *child = get_child (self, pos - 1);
 
-      gint64 start;
-
       if (child->widget == NULL)
         continue;
-      if (limited && (budget_destroy_usec >= FRAME_DESTROY_BUDGET_USEC || !budget_allows (NULL, FALSE)))
+      if (deadline != 0 && g_get_monotonic_time () >= deadline)
         return FALSE;
 
-      start = g_get_monotonic_time ();
       gtk_box_remove (GTK_BOX (page->box), child->widget);
-      budget_destroy_usec += g_get_monotonic_time () - start;
       child->widget = NULL;
       child->grid = NULL;
     }
@@ -715,6 +711,38 @@ destroy_page (ConfabMarkdownView *self,
   page->box = NULL;
 
   return TRUE;
+}
+
+/* Throws away the pages hidden to go (a page wanted again meanwhile is
+ * shown again, see update_pages ()). */
+static gboolean
+destroy_cb (gpointer user_data)
+{
+  ConfabMarkdownView *self = user_data;
+  gint64 deadline = g_get_monotonic_time () + DESTROY_SLICE_USEC;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      GtkWidget *box = get_page (self, i)->box;
+
+      if (box != NULL && !gtk_widget_get_visible (box) && !destroy_page (self, i, deadline))
+        return G_SOURCE_CONTINUE;
+    }
+
+  self->destroy_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* Hides page @index, to be thrown away between frames. */
+static void
+drop_page (ConfabMarkdownView *self,
+           guint               index)
+{
+  Page *page = get_page (self, index);
+
+  gtk_widget_set_visible (page->box, FALSE);
+  if (self->destroy_id == 0)
+    self->destroy_id = g_idle_add_full (DESTROY_PRIORITY, destroy_cb, self, NULL);
 }
 
 static void
@@ -1028,8 +1056,9 @@ contains_focus (ConfabMarkdownView *self,
   return focus != NULL && (focus == box || gtk_widget_is_ancestor (focus, box));
 }
 
-/* Builds the pages near what shows and throws away those far from it; with
- * @limited, within the frame's budget. Returns whether more is to be made. */
+/* Builds the pages near what shows and hides those far from it, to be
+ * thrown away between frames; with @limited, within the frame's budget.
+ * Returns whether more is to be made. */
 static gboolean
 update_pages (ConfabMarkdownView *self,
               gboolean            limited)
@@ -1039,7 +1068,6 @@ update_pages (ConfabMarkdownView *self,
   guint n_wanted = 0;
   guint n_near = 0;           /* order[0..n_near) show */
   gboolean geometry;
-  gboolean more = FALSE;
 
   if (self->pages->len == 0)
     return FALSE;
@@ -1078,9 +1106,9 @@ update_pages (ConfabMarkdownView *self,
                   n_wanted++;
                 }
             }
-          else if (page->box != NULL && !contains_focus (self, page->box) &&
-                   !destroy_page (self, i, limited))
-            more = TRUE;
+          else if (page->box != NULL && gtk_widget_get_visible (page->box) &&
+                   !contains_focus (self, page->box))
+            drop_page (self, i);
 
           y += height + BLOCK_SPACING;
         }
@@ -1131,7 +1159,7 @@ update_pages (ConfabMarkdownView *self,
         }
     }
 
-  return more;
+  return FALSE;
 }
 
 /* Blocks */
@@ -1793,6 +1821,7 @@ confab_markdown_view_dispose (GObject *object)
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
       self->tick_id = 0;
     }
+  g_clear_handle_id (&self->destroy_id, g_source_remove);
   cancel_parse (self);
 
   g_array_set_size (self->children, 0);
@@ -2197,15 +2226,16 @@ confab_markdown_view_get_built (ConfabMarkdownView *self,
 
   for (guint i = 0; i < self->pages->len; i++)
     {
-      if (get_page (self, i)->box == NULL)
+      GtkWidget *box = get_page (self, i)->box;
+
+      if (box == NULL || !gtk_widget_get_visible (box))
         continue;
       *first_page = MIN (*first_page, i);
       (*n_built)++;
+      for (guint pos = i * PAGE_SIZE; pos < page_end (self, i); pos++)
+        if (get_child (self, pos)->widget != NULL)
+          (*n_made)++;
     }
-
-  for (guint pos = 0; pos < self->children->len; pos++)
-    if (get_child (self, pos)->widget != NULL)
-      (*n_made)++;
 }
 
 gboolean
@@ -2238,7 +2268,7 @@ confab_markdown_view_forget_pages (ConfabMarkdownView *self)
 
   for (guint i = 0; i < self->pages->len; i++)
     {
-      destroy_page (self, i, FALSE);
+      destroy_page (self, i, 0);
       forget_page_height (self, i);
     }
 
@@ -2251,7 +2281,8 @@ confab_markdown_view_is_settled (ConfabMarkdownView *self)
 {
   g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
 
-  return !self->dirty && !self->parsing && self->tick_id == 0 && self->correction == 0;
+  return !self->dirty && !self->parsing && self->tick_id == 0 && self->destroy_id == 0 &&
+         self->correction == 0;
 }
 
 /* Whether a parse runs in a thread */
