@@ -46,6 +46,10 @@
  * with nothing in it. A reply that streams in shows as it comes, and what
  * is new in it may wait a frame. */
 #define FRAME_ON_SCREEN_USEC 4000
+/* Pages that do not show (the margins kept ready for scrolling) get less: a
+ * reply that arrived at once built the screen above it in frames of 10-17 ms,
+ * the estimates of the widgets' later cost falling short. */
+#define FRAME_MARGIN_BUDGET_USEC 1500
 /* A code block shown in a GtkSourceView (one still growing, or a very long
  * one) lays its text out in an idle of its own after the frame, below the
  * frame clock's priority: while frames follow each other without a pause,
@@ -553,23 +557,21 @@ start_frame_budget (GdkFrameClock *frame_clock)
     }
 }
 
-/* Whether a view may make the widget of @block in this frame (with %NULL:
- * whether time is left). At least one widget is made per frame among all
- * views, so that rendering moves on. @on_screen: the block's page shows
- * (see FRAME_ON_SCREEN_USEC). */
+/* Whether a view may make the widget of @block in this frame, within
+ * @budget_usec for all views. At least one widget is made per frame among
+ * all views, so that rendering moves on. */
 static gboolean
 budget_allows (const ConfabMarkdownBlock *block,
-               gboolean                   on_screen)
+               gint64                     budget_usec)
 {
-  if (budget_made == 0 && block != NULL)
+  if (budget_made == 0)
     return TRUE;
 
-  if (block != NULL && confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
+  if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  return budget_spent_usec + budget_after_usec <
-         FRAME_BUDGET_USEC + (on_screen ? FRAME_ON_SCREEN_USEC : 0);
+  return budget_spent_usec + budget_after_usec < budget_usec;
 }
 
 static gboolean
@@ -1130,12 +1132,14 @@ update_pages (ConfabMarkdownView *self,
     {
       guint index = order[j];
       Page *page = get_page (self, index);
+      gint64 budget = j >= n_near ? FRAME_MARGIN_BUDGET_USEC
+                                  : FRAME_BUDGET_USEC + (self->fresh ? FRAME_ON_SCREEN_USEC : 0);
 
       if (page->box == NULL)
         {
           gint64 start = g_get_monotonic_time ();
 
-          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, j < n_near && self->fresh))
+          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, budget))
             return TRUE;
           build_page (self, index);
           budget_spent_usec += g_get_monotonic_time () - start;
@@ -1150,7 +1154,7 @@ update_pages (ConfabMarkdownView *self,
 
           if (child->widget != NULL)
             continue;
-          if (limited && !budget_allows (child->block, j < n_near && self->fresh))
+          if (limited && !budget_allows (child->block, budget))
             return TRUE;
           start = g_get_monotonic_time ();
           make_block_widget (self, pos);
