@@ -1289,6 +1289,8 @@ typedef struct
   gint64         first_content_frame_at;
   ConfabMarkdownView *view;     /* the reply's, once found */
   guint          n_unbuilt;     /* frames that showed room without its text */
+  guint          n_unbuilt_after; /* the same after the turn, until settled */
+  gboolean       settling;
 } StreamWatch;
 
 static void
@@ -1339,9 +1341,10 @@ stream_paint_cb (gpointer user_data)
 
   if (watch->first_content_at != 0 && watch->first_content_frame_at == 0)
     watch->first_content_frame_at = app.last_frame_at;
-  if (!watch->recording)
+  if (!watch->recording && !watch->settling)
     return;
-  g_array_append_val (watch->frames, frame);
+  if (watch->recording)
+    g_array_append_val (watch->frames, frame);
 
   /* A frame is quicker when it leaves what is new undrawn: count those. */
   if (watch->view == NULL && watch->assistant != NULL)
@@ -1353,7 +1356,12 @@ stream_paint_cb (gpointer user_data)
         g_object_add_weak_pointer (G_OBJECT (watch->view), (gpointer *) &watch->view);
     }
   if (watch->view != NULL && confab_markdown_view_shows_unbuilt (watch->view))
-    watch->n_unbuilt++;
+    {
+      if (watch->recording)
+        watch->n_unbuilt++;
+      else
+        watch->n_unbuilt_after++;
+    }
 }
 
 /* Presses a key in the composer through its own key handling, as the
@@ -1604,7 +1612,9 @@ bench_stream (const char *kind)
     longest_frame = MAX (longest_frame, g_array_index (watch.frames, FrameSample, i).wall_us / 1e3);
 
   watch.recording = FALSE;
+  watch.settling = TRUE;
   settled_at = wait_settled (300, 30000);
+  watch.settling = FALSE;
   stalls_recording = FALSE;
   end_stalls = stalls_take ();
   frames_to_settle = app.n_frames - frames_before;
@@ -1673,6 +1683,7 @@ bench_stream (const char *kind)
   report (mode, "longest frame while streaming (before- to after-paint)", longest_frame, "ms",
           NULL, -1);
   report (mode, "frames showing room for reply text not drawn yet", watch.n_unbuilt, "", NULL, -1);
+  report (mode, "  the same after the turn, until settled", watch.n_unbuilt_after, "", NULL, -1);
   mark ("longest-final-stall", end_stalls.max_at, end_stalls.max_us);
   report (mode, "longest stall after the turn (final render)", end_stalls.max_us / 1000.0, "ms",
           "<= 16 ms", end_stalls.max_us <= STALL_TARGET_MS * 1000);
