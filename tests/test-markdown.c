@@ -1537,6 +1537,68 @@ wait_settled (ConfabMarkdownView *view)
   g_source_remove (timeout_id);
 }
 
+/* While a reply streams in and more comes in a frame than the frame's budget
+ * makes, the pages that show are built from the last one up: the window
+ * follows the reply's end, and the pages above it scroll away. */
+static void
+test_view_streaming_end_first (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint page_size;
+  guint first_built, n_built, n_made;
+  guint first_drawn, n_drawn, n_pages;
+
+  /* How many blocks a page holds */
+  {
+    g_autoptr(ConfabMarkdownView) probe = new_view ();
+
+    for (guint i = 0; i < 200; i++)
+      g_string_append_printf (text, "Block %u.\n\n", i);
+    confab_markdown_view_set_text (probe, text->str);
+    confab_markdown_view_flush (probe);
+    page_size = count_direct_children (gtk_widget_get_first_child (GTK_WIDGET (probe)));
+    g_assert_cmpuint (page_size, <, 200);
+    g_string_truncate (text, 0);
+  }
+
+  /* Two pages of long paragraphs (each estimated to cost more than a
+   * quarter of a frame's budget) and one more, alone on the last page:
+   * at the end, the last paragraphs of the second page and the third
+   * page show. */
+  for (guint i = 0; i < 2 * page_size + 1; i++)
+    {
+      g_string_append_printf (text, "Paragraph %u:", i);
+      for (guint j = 0; j < 60; j++)
+        g_string_append (text, " streaming");
+      g_string_append (text, ".\n\n");
+    }
+
+  show_scrolled (window, scroller, view);
+  confab_markdown_view_set_streaming (view, TRUE);
+  confab_markdown_view_append_text (view, text->str, -1);
+  wait_settled (view);
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_pages, ==, 3);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (first_built, ==, 0);
+  g_assert_cmpuint (first_built + n_built, <, n_pages);
+
+  /* Down to the end, as the chat follows a reply: the first frame makes
+   * the last page, not the top of the second one. */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+  wait_for_frame (GTK_WIDGET (view));
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (n_built, >=, 1);
+  g_assert_cmpuint (first_built + n_built, ==, n_pages);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
 /* The first paragraph in the top half of what the scrolled window shows,
  * once everything between the window's top edge and it is made (whole
  * pages, one after the other, the paragraph not the first of its page), and
@@ -2371,6 +2433,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/frozen-kept", test_view_frozen_kept);
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
+  g_test_add_func ("/markdown/view/streaming-end-first", test_view_streaming_end_first);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
   g_test_add_func ("/markdown/view/full-width", test_view_full_width);

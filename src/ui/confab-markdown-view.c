@@ -1097,11 +1097,17 @@ update_pages (ConfabMarkdownView *self,
             {
               if (y + height >= build_top && y <= build_bottom)
                 {
-                  /* Those on screen first, then the margins */
+                  /* Those on screen first, then the margins; while a reply
+                   * streams in, the last of those on screen first: the
+                   * window follows its end, and when more comes in a frame
+                   * than is made in one, the pages above scroll away. */
                   if (y + height >= shown.origin.y && y <= shown.origin.y + shown.size.height)
                     {
-                      memmove (order + n_near + 1, order + n_near, (n_wanted - n_near) * sizeof (guint));
-                      order[n_near++] = i;
+                      guint at = self->streaming ? 0 : n_near;
+
+                      memmove (order + at + 1, order + at, (n_wanted - at) * sizeof (guint));
+                      order[at] = i;
+                      n_near++;
                     }
                   else
                     order[n_wanted] = i;
