@@ -840,6 +840,79 @@ message_adjustment (Fixture *fixture)
   return gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (gtk_widget_get_parent (list)));
 }
 
+typedef struct
+{
+  GtkAdjustment *adjustment;
+  gboolean       full;
+} FillWatch;
+
+static void
+fill_changed_cb (GtkAdjustment *adjustment,
+                 FillWatch     *watch)
+{
+  watch->full = gtk_adjustment_get_page_size (adjustment) > 0 &&
+                gtk_adjustment_get_upper (adjustment) > gtk_adjustment_get_page_size (adjustment);
+}
+
+/* Messages that do not fill the view leave nothing to scroll up to the top
+ * edge, where older ones are loaded: they come in until the view is full. */
+static void
+test_few_messages_fill_the_view (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(ConfabConversation) stored = confab_conversation_new ();
+  g_autoptr(GError) error = NULL;
+  ConfabConversation *conversation;
+  FillWatch watch = { 0 };
+  guint loaded;
+
+  {
+    g_autofree char *dir = g_build_filename (fixture->data_home, "confab", NULL);
+    g_autofree char *path = g_build_filename (dir, "confab.db", NULL);
+    g_autoptr(ConfabStore) store = confab_store_new (path, &error);
+
+    g_assert_no_error (error);
+    confab_conversation_set_title (stored, "Short ones");
+    confab_store_insert_conversation (store, stored, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < 200; i++)
+      {
+        g_autofree char *text = g_strdup_printf ("Short %u", i);
+        g_autoptr(ConfabMessage) message =
+          confab_message_new (i % 2 ? CONFAB_ROLE_ASSISTANT : CONFAB_ROLE_USER, text);
+
+        confab_message_set_conversation_id (message, confab_conversation_get_id (stored));
+        confab_store_insert_message (store, message, &error);
+        g_assert_no_error (error);
+      }
+  }
+
+  start_app (fixture);
+  confab_chat_view_set_page_size (confab_window_get_chat_view (fixture->window), 2);
+  watch.adjustment = message_adjustment (fixture);
+  g_signal_connect (watch.adjustment, "changed", G_CALLBACK (fill_changed_cb), &watch);
+
+  conversation = g_list_model_get_item (confab_window_get_conversations (fixture->window), 0);
+  confab_window_show_conversation (fixture->window, conversation);
+  g_object_unref (conversation);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 2);
+
+  confab_test_wait_until (&watch.full, 10, "the view to fill with messages");
+  g_signal_handlers_disconnect_by_func (watch.adjustment, fill_changed_cb, &watch);
+
+  /* Enough to fill it, not all of them; the newest last, none missing. */
+  loaded = g_list_model_get_n_items (G_LIST_MODEL (conversation));
+  g_assert_cmpuint (loaded, >, 2);
+  g_assert_cmpuint (loaded, <, 200);
+  for (guint i = 0; i < loaded; i++)
+    {
+      g_autoptr(ConfabMessage) message = g_list_model_get_item (G_LIST_MODEL (conversation), i);
+      g_autofree char *expected = g_strdup_printf ("Short %u", 200 - loaded + i);
+
+      g_assert_cmpstr (confab_message_get_content (message), ==, expected);
+    }
+}
+
 static double
 distance_from_bottom (GtkAdjustment *adjustment)
 {
@@ -1260,6 +1333,7 @@ main (int   argc,
   ADD ("preferences", test_preferences);
   ADD ("rename-delete-undo", test_rename_delete_undo);
   ADD ("long-conversation-pages", test_long_conversation_pages);
+  ADD ("few-messages-fill-the-view", test_few_messages_fill_the_view);
   ADD ("follows-bottom-unless-scrolled-up", test_follows_bottom_unless_scrolled_up);
   ADD ("long-reply-builds-what-shows", test_long_reply_builds_what_shows);
   ADD ("anthropic-chat", test_anthropic_chat);

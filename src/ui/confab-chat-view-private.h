@@ -9,4 +9,8 @@ G_BEGIN_DECLS
 void confab_chat_view_set_network_monitor (ConfabChatView  *self,
                                            GNetworkMonitor *monitor);
 
+/* How many messages are loaded at a time (tests make it small). */
+void confab_chat_view_set_page_size      (ConfabChatView  *self,
+                                          guint            page_size);
+
 G_END_DECLS
