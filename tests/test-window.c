@@ -759,13 +759,39 @@ count_changed_cb (GListModel *model,
   watch->done = g_list_model_get_n_items (model) > watch->more_than;
 }
 
+/* Writes a conversation titled @title of @n_messages messages, "@prefix 0"
+ * onwards, yours and replies in turn, straight to the app's database. */
+static void
+store_conversation (Fixture    *fixture,
+                    const char *title,
+                    const char *prefix,
+                    guint       n_messages)
+{
+  g_autofree char *path = g_build_filename (fixture->data_home, "confab", "confab.db", NULL);
+  g_autoptr(ConfabConversation) stored = confab_conversation_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ConfabStore) store = confab_store_new (path, &error);
+
+  g_assert_no_error (error);
+  confab_conversation_set_title (stored, title);
+  confab_store_insert_conversation (store, stored, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_messages; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("%s %u", prefix, i);
+      g_autoptr(ConfabMessage) message =
+        confab_message_new (i % 2 ? CONFAB_ROLE_ASSISTANT : CONFAB_ROLE_USER, text);
+
+      confab_message_set_conversation_id (message, confab_conversation_get_id (stored));
+      confab_store_insert_message (store, message, &error);
+      g_assert_no_error (error);
+    }
+}
+
 static void
 test_long_conversation_pages (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autofree char *path = NULL;
-  g_autoptr(ConfabConversation) stored = confab_conversation_new ();
-  g_autoptr(GError) error = NULL;
   ConfabConversation *conversation;
   GtkAdjustment *adjustment;
   GtkWidget *scroller;
@@ -773,27 +799,7 @@ test_long_conversation_pages (Fixture       *fixture,
   guint loaded;
 
   /* A conversation of 500 messages, written straight to the database. */
-  {
-    g_autofree char *dir = g_build_filename (fixture->data_home, "confab", NULL);
-    g_autoptr(ConfabStore) store = NULL;
-
-    path = g_build_filename (dir, "confab.db", NULL);
-    store = confab_store_new (path, &error);
-    g_assert_no_error (error);
-    confab_conversation_set_title (stored, "Long");
-    confab_store_insert_conversation (store, stored, &error);
-    g_assert_no_error (error);
-    for (guint i = 0; i < 500; i++)
-      {
-        g_autofree char *text = g_strdup_printf ("Message number %u", i);
-        g_autoptr(ConfabMessage) message =
-          confab_message_new (i % 2 ? CONFAB_ROLE_ASSISTANT : CONFAB_ROLE_USER, text);
-
-        confab_message_set_conversation_id (message, confab_conversation_get_id (stored));
-        confab_store_insert_message (store, message, &error);
-        g_assert_no_error (error);
-      }
-  }
+  store_conversation (fixture, "Long", "Message number", 500);
 
   start_app (fixture);
   conversation = g_list_model_get_item (confab_window_get_conversations (fixture->window), 0);
@@ -860,32 +866,11 @@ static void
 test_few_messages_fill_the_view (Fixture       *fixture,
                                  gconstpointer  data)
 {
-  g_autoptr(ConfabConversation) stored = confab_conversation_new ();
-  g_autoptr(GError) error = NULL;
   ConfabConversation *conversation;
   FillWatch watch = { 0 };
   guint loaded;
 
-  {
-    g_autofree char *dir = g_build_filename (fixture->data_home, "confab", NULL);
-    g_autofree char *path = g_build_filename (dir, "confab.db", NULL);
-    g_autoptr(ConfabStore) store = confab_store_new (path, &error);
-
-    g_assert_no_error (error);
-    confab_conversation_set_title (stored, "Short ones");
-    confab_store_insert_conversation (store, stored, &error);
-    g_assert_no_error (error);
-    for (guint i = 0; i < 200; i++)
-      {
-        g_autofree char *text = g_strdup_printf ("Short %u", i);
-        g_autoptr(ConfabMessage) message =
-          confab_message_new (i % 2 ? CONFAB_ROLE_ASSISTANT : CONFAB_ROLE_USER, text);
-
-        confab_message_set_conversation_id (message, confab_conversation_get_id (stored));
-        confab_store_insert_message (store, message, &error);
-        g_assert_no_error (error);
-      }
-  }
+  store_conversation (fixture, "Short ones", "Short", 200);
 
   start_app (fixture);
   confab_chat_view_set_page_size (confab_window_get_chat_view (fixture->window), 2);
