@@ -60,6 +60,7 @@ struct _ConfabChatView
   guint               fill_id;         /* loading older messages into a view not full */
   guint               setting_value : 1;
   guint               loading_older : 1;
+  guint               older_failed : 1;  /* loading older messages failed: no more filling */
   guint               stick_to_bottom : 1;
   guint               folded : 1;
 };
@@ -147,7 +148,7 @@ has_older (ConfabChatView *self)
          confab_conversation_get_message_count (self->conversation);
 }
 
-static void load_older (ConfabChatView *self);
+static gboolean load_older (ConfabChatView *self);
 
 static gboolean
 fill_cb (gpointer user_data)
@@ -155,8 +156,9 @@ fill_cb (gpointer user_data)
   ConfabChatView *self = user_data;
 
   self->fill_id = 0;
-  if (!view_is_full (self) && has_older (self))
-    load_older (self);
+  /* One message about a database that fails, not one a frame */
+  if (!view_is_full (self) && has_older (self) && !load_older (self))
+    self->older_failed = TRUE;
 
   return G_SOURCE_REMOVE;
 }
@@ -175,7 +177,7 @@ layout_cb (ConfabChatView *self)
   /* Messages that do not fill the view leave nothing to scroll up to the
    * top edge: older ones come in, a page at a time, each once the window
    * is laid out with the last. */
-  if (self->fill_id == 0 && !view_is_full (self) && has_older (self))
+  if (self->fill_id == 0 && !self->older_failed && !view_is_full (self) && has_older (self))
     self->fill_id = g_idle_add (fill_cb, self);
 
   if (!self->stick_to_bottom || gtk_adjustment_get_value (adjustment) >= target)
@@ -194,7 +196,8 @@ queue_scroll_to_bottom (ConfabChatView *self)
     gdk_frame_clock_request_phase (self->layout_clock, GDK_FRAME_CLOCK_PHASE_LAYOUT);
 }
 
-static void
+/* Returns FALSE when the database failed (and says so). */
+static gboolean
 load_older (ConfabChatView *self)
 {
   g_autoptr(GPtrArray) page = NULL;
@@ -204,13 +207,13 @@ load_older (ConfabChatView *self)
   guint loaded;
 
   if (self->conversation == NULL || store == NULL || self->loading_older)
-    return;
+    return TRUE;
   if (confab_conversation_get_id (self->conversation) == 0)
-    return;
+    return TRUE;
 
   loaded = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
   if (loaded > 0 && loaded >= confab_conversation_get_message_count (self->conversation))
-    return;
+    return TRUE;
 
   first = loaded > 0 ? g_list_model_get_item (G_LIST_MODEL (self->conversation), 0) : NULL;
 
@@ -224,7 +227,7 @@ load_older (ConfabChatView *self)
   if (page == NULL)
     {
       show_toast (self, error->message);
-      return;
+      return FALSE;
     }
 
   /* The count was a summary: trust what the database holds. */
@@ -232,6 +235,7 @@ load_older (ConfabChatView *self)
     confab_conversation_set_message_count (self->conversation, loaded + page->len);
 
   confab_conversation_prepend_messages (self->conversation, page);
+  return TRUE;
 }
 
 static void
@@ -988,12 +992,14 @@ confab_chat_view_set_conversation (ConfabChatView     *self,
 
   if (!g_set_object (&self->conversation, conversation))
     return;
+  self->older_failed = FALSE;
 
   /* A conversation from the sidebar brings its newest page of messages. */
   if (conversation != NULL && !confab_conversation_get_messages_loaded (conversation))
     {
       confab_conversation_set_messages_loaded (conversation, TRUE);
-      load_older (self);
+      if (!load_older (self))
+        self->older_failed = TRUE;
     }
 
   g_signal_group_set_target (self->conversation_signals, conversation);
