@@ -1143,10 +1143,11 @@ update_pages (ConfabMarkdownView *self,
 
       if (page->box == NULL)
         {
-          gint64 start = g_get_monotonic_time ();
+          gint64 start;
 
           if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, budget))
             return TRUE;
+          start = g_get_monotonic_time ();
           build_page (self, index);
           budget_spent_usec += g_get_monotonic_time () - start;
         }
