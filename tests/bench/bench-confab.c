@@ -626,8 +626,9 @@ phase_done_cb (GdkFrameClock *clock,
 }
 
 /* The frame's phases as "mark frame START UPDATE_US LAYOUT_US PAINT_US
- * REST_US": tick callbacks, size requests and allocation, snapshot and
- * rendering, and the rest (after-paint). A phase not run counts 0. */
+ * REST_US CPU_US": tick callbacks, size requests and allocation, snapshot
+ * and rendering, the rest (after-paint), and the main thread's CPU time in
+ * all of them. A phase not run counts 0. */
 static void
 mark_frame (gint64 now)
 {
@@ -654,8 +655,9 @@ mark_frame (gint64 now)
     }
 
   g_printerr ("mark frame %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT
-              " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n",
-              app.frame_started_at, update, layout, paint, now - at);
+              " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n",
+              app.frame_started_at, update, layout, paint, now - at,
+              app.last_frame_cpu_ns / 1000);
 }
 
 static void
