@@ -1537,6 +1537,24 @@ wait_settled (ConfabMarkdownView *view)
   g_source_remove (timeout_id);
 }
 
+/* How many blocks a page of a view holds */
+static guint
+blocks_per_page (void)
+{
+  g_autoptr(ConfabMarkdownView) probe = new_view ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint page_size;
+
+  for (guint i = 0; i < 200; i++)
+    g_string_append_printf (text, "Block %u.\n\n", i);
+  confab_markdown_view_set_text (probe, text->str);
+  confab_markdown_view_flush (probe);
+  page_size = count_direct_children (gtk_widget_get_first_child (GTK_WIDGET (probe)));
+  g_assert_cmpuint (page_size, <, 200);
+
+  return page_size;
+}
+
 /* While a reply streams in and more comes in a frame than the frame's budget
  * makes, the pages that show are built from the last one up: the window
  * follows the reply's end, and the pages above it scroll away. */
@@ -1552,18 +1570,7 @@ test_view_streaming_end_first (void)
   guint first_built, n_built, n_made;
   guint first_drawn, n_drawn, n_pages;
 
-  /* How many blocks a page holds */
-  {
-    g_autoptr(ConfabMarkdownView) probe = new_view ();
-
-    for (guint i = 0; i < 200; i++)
-      g_string_append_printf (text, "Block %u.\n\n", i);
-    confab_markdown_view_set_text (probe, text->str);
-    confab_markdown_view_flush (probe);
-    page_size = count_direct_children (gtk_widget_get_first_child (GTK_WIDGET (probe)));
-    g_assert_cmpuint (page_size, <, 200);
-    g_string_truncate (text, 0);
-  }
+  page_size = blocks_per_page ();
 
   /* Two pages of long paragraphs (each estimated to cost more than a
    * quarter of a frame's budget) and one more, alone on the last page:
@@ -1595,6 +1602,68 @@ test_view_streaming_end_first (void)
   g_assert_cmpuint (n_built, >=, 1);
   g_assert_cmpuint (first_built + n_built, ==, n_pages);
 
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
+/* Keeps the scrolled window at its end after each layout, as the chat view
+ * does while it follows a reply. */
+static void
+follow_end_cb (GdkFrameClock *clock,
+               GtkAdjustment *adjustment)
+{
+  gtk_adjustment_set_value (adjustment,
+                            gtk_adjustment_get_upper (adjustment) -
+                            gtk_adjustment_get_page_size (adjustment));
+}
+
+/* A window that shows its end follows it: when the text grows by pages at
+ * once (a reply that arrived whole), the first frame builds the end, which
+ * is what shows after that frame's layout, not the top. */
+static void
+test_view_grown_at_end (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint page_size = blocks_per_page ();
+  guint first_built, n_built, n_made;
+  guint first_drawn, n_drawn, n_pages;
+  GdkFrameClock *clock;
+  gulong id;
+
+  show_scrolled (window, scroller, view);
+  confab_markdown_view_set_text (view, "A short start.");
+  wait_settled (view);
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (view));
+  id = g_signal_connect_after (clock, "layout", G_CALLBACK (follow_end_cb), adjustment);
+
+  for (guint i = 0; i < 4 * page_size; i++)
+    {
+      g_string_append_printf (text, "Paragraph %u:", i);
+      for (guint j = 0; j < 12; j++)
+        g_string_append (text, " arrived");
+      g_string_append (text, ".\n\n");
+    }
+  confab_markdown_view_set_text (view, text->str);
+  wait_for_frame (GTK_WIDGET (view));
+
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (n_pages, ==, 4);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (n_built, >=, 1);
+  g_assert_cmpuint (first_built, >, 0);
+  g_assert_cmpuint (first_built + n_built, ==, n_pages);
+
+  /* And it settles there, its end showing */
+  wait_settled (view);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adjustment), >, 0);
+  confab_markdown_view_get_drawn_pages (view, &first_drawn, &n_drawn, &n_pages);
+  g_assert_cmpuint (first_drawn + n_drawn, ==, n_pages);
+
+  g_signal_handler_disconnect (clock, id);
   gtk_window_destroy (GTK_WINDOW (window));
   assert_no_logs ();
 }
@@ -2434,6 +2503,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/one-render-per-frame", test_view_one_render_per_frame);
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/view/streaming-end-first", test_view_streaming_end_first);
+  g_test_add_func ("/markdown/view/grown-at-end", test_view_grown_at_end);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
   g_test_add_func ("/markdown/view/full-width", test_view_full_width);

@@ -1032,6 +1032,17 @@ compute_shown (ConfabMarkdownView *self,
   return TRUE;
 }
 
+/* Whether the scrolled window shows its end, which it then follows (see
+ * the chat view). */
+static gboolean
+window_at_end (ConfabMarkdownView *self)
+{
+  double bottom = gtk_adjustment_get_upper (self->vadjustment) -
+                  gtk_adjustment_get_page_size (self->vadjustment);
+
+  return gtk_adjustment_get_value (self->vadjustment) >= bottom - 2;
+}
+
 /* The same before this frame's layout: a view that only moved is neither
  * allocated nor drawn again, so what shows is what it was when last
  * computed, moved by as much as the window scrolled since. */
@@ -1044,6 +1055,23 @@ get_shown (ConfabMarkdownView *self,
 
   *shown = self->shown;
   shown->origin.y += gtk_adjustment_get_value (self->vadjustment) - self->shown_value;
+
+  /* A window following its end keeps the view's bottom where it was on
+   * screen when the view grows or shrinks: what will show is as far from
+   * the new end as it was from the old. A reply that arrived at once had
+   * its first frame build the top of the view, scrolled away by then. */
+  if (window_at_end (self))
+    {
+      int height = 0;
+
+      for (guint i = 0; i < self->pages->len; i++)
+        {
+          int box_height;
+
+          height += page_height (self, i, self->last_width, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
+        }
+      shown->origin.y += height - gtk_widget_get_height (GTK_WIDGET (self));
+    }
 
   return TRUE;
 }
@@ -1585,7 +1613,6 @@ keep_content_still (ConfabMarkdownView *self,
                     int                 moved)
 {
   graphene_rect_t shown;
-  double value, bottom;
   int anchor = -1;
 
   if (!compute_shown (self, &shown) ||
@@ -1595,10 +1622,7 @@ keep_content_still (ConfabMarkdownView *self,
       return;
     }
 
-  value = gtk_adjustment_get_value (self->vadjustment);
-  bottom = gtk_adjustment_get_upper (self->vadjustment) - gtk_adjustment_get_page_size (self->vadjustment);
-
-  if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len && value < bottom - 2)
+  if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len && !window_at_end (self))
     {
       double expected = self->anchor_offset - self->scrolled;
       double actual = get_page (self, self->anchor_page)->y - shown.origin.y;
