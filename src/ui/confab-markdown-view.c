@@ -540,6 +540,9 @@ set_label_widths (ConfabMarkdownView *self,
   gtk_label_set_max_width_chars (label, self->full_width ? gtk_label_get_width_chars (label) : -1);
 }
 
+static gint64 estimate_cost_usec (const ConfabMarkdownBlock *block,
+                                  gint64                    *making_usec);
+
 static void
 start_frame_budget (GdkFrameClock *frame_clock)
 {
@@ -558,12 +561,20 @@ start_frame_budget (GdkFrameClock *frame_clock)
 }
 
 /* Whether a view may make the widget of @block in this frame, within
- * @budget_usec for all views. At least one widget is made per frame among
- * all views, so that rendering moves on. */
+ * @budget_usec for all views: with @whole, only if what it is estimated to
+ * cost fits in what is left (a code block alone can take 3 ms); without,
+ * while anything is left, for new text on screen, which had better show a
+ * frame sooner (with @whole, a reply streaming in at 40 KB/s left blocks
+ * for the next frame in 25-32 % of its frames, 20-25 % without). At least
+ * one widget is made per frame among all views, so that rendering moves
+ * on. */
 static gboolean
 budget_allows (const ConfabMarkdownBlock *block,
-               gint64                     budget_usec)
+               gint64                     budget_usec,
+               gboolean                   whole)
 {
+  gint64 making, after;
+
   if (budget_made == 0)
     return TRUE;
 
@@ -571,7 +582,11 @@ budget_allows (const ConfabMarkdownBlock *block,
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  return budget_spent_usec + budget_after_usec < budget_usec;
+  if (!whole)
+    return budget_spent_usec + budget_after_usec < budget_usec;
+
+  after = estimate_cost_usec (block, &making);
+  return budget_spent_usec + budget_after_usec + making + after <= budget_usec;
 }
 
 static gboolean
@@ -586,34 +601,42 @@ code_blocks_laid_out_cb (gpointer user_data)
  * times (at its minimum width, unwrapped, and at the width it gets).
  * Measuring it as it is made would count that in the budget, but not save
  * it: the first style sets the text attributes again and the layout is
- * redone. Measured on a slow machine (2 cores, software drawing, a window
- * computing its size twice a frame with round trips to the X server); a
- * faster one could make more in a frame than it does. */
+ * redone. With @making_usec, what making it costs (a code block's
+ * highlighting, a table's cells). Measured on a slow machine (2 cores,
+ * software drawing, a window computing its size twice a frame with round
+ * trips to the X server); a faster one could make more in a frame than it
+ * does. */
 static gint64
-estimate_cost_usec (const ConfabMarkdownBlock *block)
+estimate_cost_usec (const ConfabMarkdownBlock *block,
+                    gint64                    *making_usec)
 {
   const char *text;
+  gint64 making, after;
 
   switch (confab_markdown_block_get_kind (block))
     {
     case CONFAB_MARKDOWN_BLOCK_CODE:
       text = confab_markdown_block_get_code (block);
-      return 300 + 2 * (gint64) strlen (text != NULL ? text : "");
+      making = 100 + 2 * (gint64) strlen (text != NULL ? text : "");
+      after = 300 + 2 * (gint64) strlen (text != NULL ? text : "");
+      break;
 
     case CONFAB_MARKDOWN_BLOCK_TABLE:
       {
-        gint64 usec = 100;
         guint n_rows = confab_markdown_block_get_n_rows (block);
         guint n_columns = confab_markdown_block_get_n_columns (block);
 
+        making = 50 + 40 * (gint64) n_rows * n_columns;
+        after = 100;
         for (guint row = 0; row < n_rows; row++)
           for (guint column = 0; column < n_columns; column++)
-            usec += 75 + 2 * (gint64) strlen (confab_markdown_block_get_cell (block, row, column));
-        return usec;
+            after += 75 + 2 * (gint64) strlen (confab_markdown_block_get_cell (block, row, column));
       }
+      break;
 
     case CONFAB_MARKDOWN_BLOCK_RULE:
-      return 20;
+      making = after = 20;
+      break;
 
     case CONFAB_MARKDOWN_BLOCK_PARAGRAPH:
     case CONFAB_MARKDOWN_BLOCK_HEADING:
@@ -621,8 +644,14 @@ estimate_cost_usec (const ConfabMarkdownBlock *block)
     case CONFAB_MARKDOWN_BLOCK_LIST_ITEM:
     default:
       text = confab_markdown_block_get_markup (block);
-      return 150 + 2 * (gint64) strlen (text != NULL ? text : "");
+      making = 30 + (gint64) strlen (text != NULL ? text : "") / 4;
+      after = 150 + 2 * (gint64) strlen (text != NULL ? text : "");
+      break;
     }
+
+  if (making_usec != NULL)
+    *making_usec = making;
+  return after;
 }
 
 static void
@@ -632,7 +661,7 @@ budget_spend (const ConfabMarkdownBlock *block,
 {
   budget_made++;
   budget_spent_usec += spent_usec;
-  budget_after_usec += estimate_cost_usec (block);
+  budget_after_usec += estimate_cost_usec (block, NULL);
   if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
     {
       budget_code_blocks++;
@@ -1166,6 +1195,8 @@ update_pages (ConfabMarkdownView *self,
     {
       guint index = order[j];
       Page *page = get_page (self, index);
+      /* What shows of a text not drawn yet or streaming in */
+      gboolean new_on_screen = j < n_near && (self->fresh || self->streaming);
       gint64 budget = j >= n_near ? FRAME_MARGIN_BUDGET_USEC
                                   : FRAME_BUDGET_USEC + (self->fresh ? FRAME_ON_SCREEN_USEC : 0);
 
@@ -1173,7 +1204,7 @@ update_pages (ConfabMarkdownView *self,
         {
           gint64 start;
 
-          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, budget))
+          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, budget, !new_on_screen))
             return TRUE;
           start = g_get_monotonic_time ();
           build_page (self, index);
@@ -1189,7 +1220,7 @@ update_pages (ConfabMarkdownView *self,
 
           if (child->widget != NULL)
             continue;
-          if (limited && !budget_allows (child->block, budget))
+          if (limited && !budget_allows (child->block, budget, !new_on_screen))
             return TRUE;
           start = g_get_monotonic_time ();
           make_block_widget (self, pos);
