@@ -6,7 +6,7 @@
 #include <adwaita.h>
 #include <gtksourceview/gtksource.h>
 
-#include "confab-code-block.h"
+#include "confab-code-block-private.h"
 #include "confab-markdown.h"
 #include "confab-markdown-view-private.h"
 #include "confab-test-util.h"
@@ -2430,6 +2430,147 @@ test_code_block_dark (void)
   assert_no_logs ();
 }
 
+/* The markup a code block made with @code shows */
+static char *
+made_markup (const char *language,
+             const char *code)
+{
+  ConfabCodeBlock *block = g_object_ref_sink (CONFAB_CODE_BLOCK (confab_code_block_new ()));
+  char *markup;
+
+  confab_code_block_set_code (block, language, code);
+  markup = g_strdup (gtk_label_get_label (GTK_LABEL (code_label (GTK_WIDGET (block)))));
+  g_assert_finalize_object (block);
+
+  return markup;
+}
+
+/* Code highlighted ahead of its block's making is what the block shows, in
+ * the colours of the style at the making; code that would not be
+ * highlighted is not; only the latest few wait. */
+static void
+test_code_block_prepared (void)
+{
+  AdwStyleManager *manager = adw_style_manager_get_default ();
+  const char *code = "int main (void) { return 0; }\n";
+  g_autofree char *light = NULL;
+  g_autofree char *dark = NULL;
+  g_autofree char *markup = NULL;
+  g_autofree char *long_code = numbered_lines (500);
+  g_autoptr(GString) long_line = g_string_new (NULL);
+  guint n_waiting, n_taken, waiting, taken;
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_DARK);
+  dark = made_markup ("c", code);
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  light = made_markup ("c", code);
+  g_assert_cmpstr (light, !=, dark);
+  g_assert_nonnull (strstr (light, "<span"));
+
+  confab_code_block_get_prepared (&n_waiting, &n_taken);
+  confab_code_block_prepare_code ("c", code);
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (waiting, ==, n_waiting + 1);
+  markup = made_markup ("c", code);
+  g_assert_cmpstr (markup, ==, light);
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (waiting, ==, n_waiting);
+  g_assert_cmpuint (taken, ==, n_taken + 1);
+
+  /* Prepared in light colours, made in dark ones */
+  confab_code_block_prepare_code ("c", code);
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_DARK);
+  g_clear_pointer (&markup, g_free);
+  markup = made_markup ("c", code);
+  g_assert_cmpstr (markup, ==, dark);
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (taken, ==, n_taken + 1);
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_FORCE_LIGHT);
+
+  /* Not highlighted: no language, code for a view, a line too long */
+  while (long_line->len < 4096)
+    g_string_append (long_line, "var a=function(b){return b*2};");
+  confab_code_block_get_prepared (&n_waiting, &n_taken);
+  confab_code_block_prepare_code ("text", code);
+  confab_code_block_prepare_code (NULL, code);
+  confab_code_block_prepare_code ("c", long_code);
+  confab_code_block_prepare_code ("js", long_line->str);
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (waiting, ==, n_waiting);
+
+  /* The latest few wait, the oldest go. */
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *numbered = g_strdup_printf ("int f%u (void);\n", i);
+
+      confab_code_block_prepare_code ("c", numbered);
+    }
+  confab_code_block_get_prepared (&n_waiting, &n_taken);
+  g_assert_cmpuint (n_waiting, <=, 8);
+  g_clear_pointer (&markup, g_free);
+  markup = made_markup ("c", "int f0 (void);\n");
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (taken, ==, n_taken);
+  g_clear_pointer (&markup, g_free);
+  markup = made_markup ("c", "int f19 (void);\n");
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (taken, ==, n_taken + 1);
+
+  adw_style_manager_set_color_scheme (manager, ADW_COLOR_SCHEME_DEFAULT);
+  assert_no_logs ();
+}
+
+/* A reply of many code blocks that arrived at once is made over frames;
+ * between them the next code blocks are highlighted, and the blocks made
+ * later take that: once settled, nothing prepared is left waiting, and
+ * each block shows its code as one made at once does. */
+static void
+test_view_code_prepared (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GPtrArray) blocks = NULL;
+  guint n_waiting, n_taken, waiting, taken;
+  guint n_code = 0;
+
+  for (guint i = 0; i < 24; i++)
+    {
+      g_string_append_printf (text, "Function %u:\n\n```c\n", i);
+      for (guint j = 0; j < 12; j++)
+        g_string_append_printf (text, "int f%u_%u (int x) { return x * %u; }\n", i, j, j);
+      g_string_append (text, "```\n\n");
+    }
+
+  confab_code_block_get_prepared (&n_waiting, &n_taken);
+  show_scrolled (window, scroller, view);
+  confab_markdown_view_set_text (view, text->str);
+  wait_settled (view);
+
+  confab_code_block_get_prepared (&waiting, &taken);
+  g_assert_cmpuint (taken, >, n_taken);
+  g_assert_cmpuint (waiting, ==, n_waiting);
+
+  blocks = list_blocks (view);
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      ConfabCodeBlock *block;
+      g_autofree char *markup = NULL;
+
+      if (!CONFAB_IS_CODE_BLOCK (blocks->pdata[i]))
+        continue;
+      block = blocks->pdata[i];
+      markup = made_markup ("c", confab_code_block_get_code (block));
+      g_assert_cmpstr (gtk_label_get_label (GTK_LABEL (code_label (GTK_WIDGET (block)))), ==, markup);
+      n_code++;
+    }
+  g_assert_cmpuint (n_code, >, 4);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
 /* Laying out the warm-up sample, part by part, logs nothing and ends. */
 static void
 test_view_warm_up (void)
@@ -2514,6 +2655,8 @@ main (int   argc,
   g_test_add_func ("/markdown/code-block/long-line", test_code_block_long_line);
   g_test_add_func ("/markdown/code-block/languages", test_code_block_languages);
   g_test_add_func ("/markdown/code-block/dark", test_code_block_dark);
+  g_test_add_func ("/markdown/code-block/prepared", test_code_block_prepared);
+  g_test_add_func ("/markdown/view/code-prepared", test_view_code_prepared);
 
   return g_test_run ();
 }

@@ -9,7 +9,7 @@
 #include <glib/gi18n.h>
 #include <gtksourceview/gtksource.h>
 
-#include "confab-code-block.h"
+#include "confab-code-block-private.h"
 #include "confab-scrolling.h"
 #include "confab-tooltip.h"
 
@@ -187,21 +187,6 @@ keep_language (GtkSourceLanguage *language)
   return buffer;
 }
 
-/**
- * confab_code_block_prepare_language:
- * @name: a fence's language name ("py", "c++", …)
- *
- * Reads the highlighting rules of @name now, so that the first code block
- * in that language costs no more than the next ones.
- */
-void
-confab_code_block_prepare_language (const char *name)
-{
-  g_return_if_fail (name != NULL);
-
-  gtk_source_init ();
-  keep_language (find_language (name));
-}
 
 static GtkSourceStyleScheme *
 current_scheme (void)
@@ -445,43 +430,129 @@ buffer_language (ConfabCodeBlock *self)
   return self->long_line ? NULL : self->source_language;
 }
 
-/* Counts the lines of code[0..shown_len), and sees whether one is too long
- * to highlight. */
-static void
-scan_lines (ConfabCodeBlock *self)
+/* Counts the lines of code[0..len), and sees whether one is too long to
+ * highlight. */
+static guint
+count_lines (const char *code,
+             gsize       len,
+             gboolean   *long_line)
 {
-  const char *end = self->code + self->shown_len;
+  const char *end = code + len;
+  guint n_lines = 0;
 
-  self->n_lines = 0;
-  self->long_line = FALSE;
+  *long_line = FALSE;
 
-  for (const char *line = self->code; line <= end; )
+  for (const char *line = code; line <= end; )
     {
       const char *newline = memchr (line, '\n', end - line);
 
       if ((newline != NULL ? newline : end) - line > MAX_HIGHLIGHTED_LINE)
-        self->long_line = TRUE;
-      self->n_lines++;
+        *long_line = TRUE;
+      n_lines++;
       line = (newline != NULL ? newline : end) + 1;
     }
+
+  return n_lines;
+}
+
+static void
+scan_lines (ConfabCodeBlock *self)
+{
+  gboolean long_line;
+
+  self->n_lines = count_lines (self->code, self->shown_len, &long_line);
+  self->long_line = long_line;
+}
+
+/* @code's length as shown: one final newline is not */
+static gsize
+shown_length (const char *code)
+{
+  gsize len = strlen (code);
+
+  return len > 0 && code[len - 1] == '\n' ? len - 1 : len;
+}
+
+/* Markup highlighted ahead, between frames, for finished blocks about to be
+ * made (see confab_code_block_prepare_code ()), the latest last */
+typedef struct
+{
+  GtkSourceLanguage    *language;
+  GtkSourceStyleScheme *scheme;
+  char                 *code;    /* as shown */
+  char                 *markup;
+} Prepared;
+
+#define MAX_PREPARED 8
+
+static GQueue prepared_markup = G_QUEUE_INIT;
+static guint n_prepared_taken;
+
+static void
+prepared_free (Prepared *prepared)
+{
+  g_free (prepared->code);
+  g_free (prepared->markup);
+  g_free (prepared);
+}
+
+/* The markup prepared for code[0..len) in @language, taken from the
+ * prepared; NULL if none. */
+static char *
+take_prepared (GtkSourceLanguage *language,
+               const char        *code,
+               gsize              len)
+{
+  GtkSourceStyleScheme *scheme = current_scheme ();
+
+  for (GList *l = prepared_markup.head; l != NULL; l = l->next)
+    {
+      Prepared *prepared = l->data;
+
+      if (prepared->language == language && prepared->scheme == scheme &&
+          strlen (prepared->code) == len && memcmp (prepared->code, code, len) == 0)
+        {
+          char *markup = g_steal_pointer (&prepared->markup);
+
+          g_queue_delete_link (&prepared_markup, l);
+          prepared_free (prepared);
+          n_prepared_taken++;
+          return markup;
+        }
+    }
+
+  return NULL;
+}
+
+/* code[0..len) as markup, highlighted in @language's kept buffer */
+static char *
+highlight (GtkSourceLanguage *language,
+           const char        *code,
+           gsize              len)
+{
+  GtkSourceBuffer *buffer = keep_language (language);
+  char *markup;
+
+  if (buffer == NULL)
+    return g_markup_escape_text (code, (gssize) len);
+
+  markup = take_prepared (language, code, len);
+  if (markup != NULL)
+    return markup;
+
+  gtk_source_buffer_set_style_scheme (buffer, current_scheme ());
+  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), code, (int) len);
+  markup = highlighted_markup (buffer);
+  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), "", 0);
+
+  return markup;
 }
 
 /* Highlights code[0..shown_len) in the language's kept buffer */
 static char *
 markup_for_code (ConfabCodeBlock *self)
 {
-  GtkSourceBuffer *buffer = keep_language (buffer_language (self));
-  char *markup;
-
-  if (buffer == NULL)
-    return g_markup_escape_text (self->code, (gssize) self->shown_len);
-
-  gtk_source_buffer_set_style_scheme (buffer, current_scheme ());
-  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), self->code, (int) self->shown_len);
-  markup = highlighted_markup (buffer);
-  gtk_text_buffer_set_text (GTK_TEXT_BUFFER (buffer), "", 0);
-
-  return markup;
+  return highlight (buffer_language (self), self->code, self->shown_len);
 }
 
 static gboolean
@@ -725,6 +796,73 @@ confab_code_block_init (ConfabCodeBlock *self)
 }
 
 /**
+ * confab_code_block_prepare_language:
+ * @name: a fence's language name ("py", "c++", …)
+ *
+ * Reads the highlighting rules of @name now, so that the first code block
+ * in that language costs no more than the next ones.
+ */
+void
+confab_code_block_prepare_language (const char *name)
+{
+  g_return_if_fail (name != NULL);
+
+  gtk_source_init ();
+  keep_language (find_language (name));
+}
+
+/**
+ * confab_code_block_prepare_code:
+ * @language: (nullable): the fence's language name
+ * @code: (nullable): the code of a finished block, valid UTF-8
+ *
+ * Highlights @code now, for a block to be made with it soon: the block
+ * takes the markup instead of highlighting, most of what making one costs
+ * (1-2.5 ms in a frame). For code that the block would show in a view, or
+ * would not highlight, it does nothing. The few latest are kept.
+ */
+void
+confab_code_block_prepare_code (const char *language,
+                                const char *code)
+{
+  GtkSourceLanguage *source_language;
+  Prepared *prepared;
+  gboolean long_line;
+  gsize len;
+
+  g_return_if_fail (code == NULL || g_utf8_validate (code, -1, NULL));
+
+  if (language == NULL || code == NULL)
+    return;
+
+  len = shown_length (code);
+  if (count_lines (code, len, &long_line) > MAX_LABEL_LINES || long_line)
+    return;
+
+  source_language = find_language (language);
+  if (source_language == NULL)
+    return;
+
+  prepared = g_new0 (Prepared, 1);
+  prepared->markup = highlight (source_language, code, len);
+  prepared->language = source_language;
+  prepared->scheme = current_scheme ();
+  prepared->code = g_strndup (code, len);
+  g_queue_push_tail (&prepared_markup, prepared);
+
+  if (prepared_markup.length > MAX_PREPARED)
+    prepared_free (g_queue_pop_head (&prepared_markup));
+}
+
+void
+confab_code_block_get_prepared (guint *n_waiting,
+                                guint *n_taken)
+{
+  *n_waiting = prepared_markup.length;
+  *n_taken = n_prepared_taken;
+}
+
+/**
  * confab_code_block_new:
  *
  * Returns: (transfer floating): an empty code block
@@ -784,9 +922,7 @@ confab_code_block_set_code (ConfabCodeBlock *self,
   g_return_if_fail (g_utf8_validate (code, -1, NULL));
 
   len = strlen (code);
-  shown_len = len;
-  if (shown_len > 0 && code[shown_len - 1] == '\n')
-    shown_len--;
+  shown_len = shown_length (code);
 
   old_code = g_steal_pointer (&self->code);
   old_len = self->shown_len;

@@ -26,6 +26,9 @@ const char *confab_code_block_get_language (ConfabCodeBlock *self);
 const char *confab_code_block_get_language_id (ConfabCodeBlock *self);
 /* Reads a language's highlighting rules ahead of its first code block. */
 void        confab_code_block_prepare_language (const char *name);
+/* Highlights the code of a block to be made soon, ahead of its making. */
+void        confab_code_block_prepare_code (const char *language,
+                                            const char *code);
 /* Copies the code to the clipboard, as the Copy button does. */
 void        confab_code_block_copy         (ConfabCodeBlock *self);
 

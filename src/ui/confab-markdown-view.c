@@ -71,6 +71,13 @@
 #define DESTROY_SLICE_USEC 1000
 #define DESTROY_PRIORITY G_PRIORITY_DEFAULT_IDLE
 
+/* Highlighting is most of what making a code block costs (1-2.5 ms): the
+ * next few code blocks to make, in the order the last frame made blocks in
+ * from where its budget ran out, are highlighted between frames, one at a
+ * time, in an idle below them. */
+#define PREPARE_AHEAD 4
+#define PREPARE_PRIORITY G_PRIORITY_DEFAULT_IDLE
+
 static gpointer budget_clock;      /* the frame clock and frame the budget belongs to */
 static gint64 budget_frame = -1;
 static gint64 budget_spent_usec;   /* making widgets */
@@ -84,6 +91,7 @@ typedef struct
   GtkWidget           *widget;  /* in its page's box; NULL while not made */
   GtkWidget           *grid;    /* tables: the grid inside widget */
   ConfabMarkdownBlock *block;   /* what widget shows */
+  gboolean             prepared; /* code: highlighted for its making */
 } Child;
 
 typedef struct
@@ -142,6 +150,9 @@ struct _ConfabMarkdownView
 
   guint      tick_id;
   guint      destroy_id;      /* throwing hidden pages away */
+  guint      prepare_id;      /* highlighting code blocks to make */
+  guint     *pending;         /* pages to build next, in order */
+  guint      n_pending;
   guint      render_count;
   guint      parse_count;
   guint      first_drawn;     /* pages the last snapshot drew */
@@ -540,8 +551,8 @@ set_label_widths (ConfabMarkdownView *self,
   gtk_label_set_max_width_chars (label, self->full_width ? gtk_label_get_width_chars (label) : -1);
 }
 
-static gint64 estimate_cost_usec (const ConfabMarkdownBlock *block,
-                                  gint64                    *making_usec);
+static gint64 estimate_cost_usec (const Child *child,
+                                  gint64      *making_usec);
 
 static void
 start_frame_budget (GdkFrameClock *frame_clock)
@@ -569,10 +580,11 @@ start_frame_budget (GdkFrameClock *frame_clock)
  * one widget is made per frame among all views, so that rendering moves
  * on. */
 static gboolean
-budget_allows (const ConfabMarkdownBlock *block,
-               gint64                     budget_usec,
-               gboolean                   whole)
+budget_allows (const Child *child,
+               gint64       budget_usec,
+               gboolean     whole)
 {
+  const ConfabMarkdownBlock *block = child->block;
   gint64 making, after;
 
   if (budget_made == 0)
@@ -585,7 +597,7 @@ budget_allows (const ConfabMarkdownBlock *block,
   if (!whole)
     return budget_spent_usec + budget_after_usec < budget_usec;
 
-  after = estimate_cost_usec (block, &making);
+  after = estimate_cost_usec (child, &making);
   return budget_spent_usec + budget_after_usec + making + after <= budget_usec;
 }
 
@@ -602,14 +614,15 @@ code_blocks_laid_out_cb (gpointer user_data)
  * Measuring it as it is made would count that in the budget, but not save
  * it: the first style sets the text attributes again and the layout is
  * redone. With @making_usec, what making it costs (a code block's
- * highlighting, a table's cells). Measured on a slow machine (2 cores,
+ * highlighting, unless prepared, a table's cells). Measured on a slow machine (2 cores,
  * software drawing, a window computing its size twice a frame with round
  * trips to the X server); a faster one could make more in a frame than it
  * does. */
 static gint64
-estimate_cost_usec (const ConfabMarkdownBlock *block,
-                    gint64                    *making_usec)
+estimate_cost_usec (const Child *child,
+                    gint64      *making_usec)
 {
+  const ConfabMarkdownBlock *block = child->block;
   const char *text;
   gint64 making, after;
 
@@ -617,7 +630,7 @@ estimate_cost_usec (const ConfabMarkdownBlock *block,
     {
     case CONFAB_MARKDOWN_BLOCK_CODE:
       text = confab_markdown_block_get_code (block);
-      making = 100 + 2 * (gint64) strlen (text != NULL ? text : "");
+      making = 400 + (child->prepared ? 0 : 2 * (gint64) strlen (text != NULL ? text : ""));
       after = 300 + 2 * (gint64) strlen (text != NULL ? text : "");
       break;
 
@@ -655,13 +668,15 @@ estimate_cost_usec (const ConfabMarkdownBlock *block,
 }
 
 static void
-budget_spend (const ConfabMarkdownBlock *block,
-              GtkWidget                 *widget,
-              gint64                     spent_usec)
+budget_spend (const Child *child,
+              gint64       spent_usec)
 {
+  const ConfabMarkdownBlock *block = child->block;
+  GtkWidget *widget = child->widget;
+
   budget_made++;
   budget_spent_usec += spent_usec;
-  budget_after_usec += estimate_cost_usec (block, NULL);
+  budget_after_usec += estimate_cost_usec (child, NULL);
   if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE)
     {
       budget_code_blocks++;
@@ -808,6 +823,7 @@ make_block_widget (ConfabMarkdownView *self,
   g_assert (pos % PAGE_SIZE == 0 || previous != NULL);
 
   create_widget (child, child->block, (int) pos == self->growing_pos);
+  child->prepared = FALSE;
   set_label_widths (self, child);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
 }
@@ -1115,6 +1131,58 @@ contains_focus (ConfabMarkdownView *self,
   return focus != NULL && (focus == box || gtk_widget_is_ancestor (focus, box));
 }
 
+static gboolean
+prepare_cb (gpointer user_data)
+{
+  ConfabMarkdownView *self = user_data;
+  guint ahead = 0;
+
+  for (guint k = 0; k < self->n_pending && ahead < PREPARE_AHEAD; k++)
+    {
+      guint index = self->pending[k];
+
+      if (index >= self->pages->len)
+        continue;
+
+      for (guint pos = index * PAGE_SIZE; pos < page_end (self, index) && ahead < PREPARE_AHEAD; pos++)
+        {
+          Child *child = get_child (self, pos);
+
+          if (child->widget != NULL || (int) pos == self->growing_pos ||
+              confab_markdown_block_get_kind (child->block) != CONFAB_MARKDOWN_BLOCK_CODE)
+            continue;
+
+          ahead++;
+          if (child->prepared)
+            continue;
+
+          confab_code_block_prepare_code (confab_markdown_block_get_language (child->block),
+                                          confab_markdown_block_get_code (child->block));
+          child->prepared = TRUE;
+          return G_SOURCE_CONTINUE;
+        }
+    }
+
+  self->prepare_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* The frame's budget ran out with the pages order[0..n_pending) to build
+ * (the first one part built, maybe): their code blocks are highlighted
+ * before the next frame. */
+static void
+prepare_pending (ConfabMarkdownView *self,
+                 const guint        *order,
+                 guint               n_pending)
+{
+  g_free (self->pending);
+  self->pending = g_memdup2 (order, n_pending * sizeof (guint));
+  self->n_pending = n_pending;
+
+  if (self->prepare_id == 0)
+    self->prepare_id = g_idle_add_full (PREPARE_PRIORITY, prepare_cb, self, NULL);
+}
+
 /* Builds the pages near what shows and hides those far from it, to be
  * thrown away between frames; with @limited, within the frame's budget.
  * Returns whether more is to be made. */
@@ -1204,8 +1272,11 @@ update_pages (ConfabMarkdownView *self,
         {
           gint64 start;
 
-          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE)->block, budget, !new_on_screen))
-            return TRUE;
+          if (limited && !budget_allows (get_child (self, index * PAGE_SIZE), budget, !new_on_screen))
+            {
+              prepare_pending (self, order + j, n_wanted - j);
+              return TRUE;
+            }
           start = g_get_monotonic_time ();
           build_page (self, index);
           budget_spent_usec += g_get_monotonic_time () - start;
@@ -1220,12 +1291,15 @@ update_pages (ConfabMarkdownView *self,
 
           if (child->widget != NULL)
             continue;
-          if (limited && !budget_allows (child->block, budget, !new_on_screen))
-            return TRUE;
+          if (limited && !budget_allows (child, budget, !new_on_screen))
+            {
+              prepare_pending (self, order + j, n_wanted - j);
+              return TRUE;
+            }
           start = g_get_monotonic_time ();
           make_block_widget (self, pos);
           if (limited)
-            budget_spend (child->block, child->widget, g_get_monotonic_time () - start);
+            budget_spend (child, g_get_monotonic_time () - start);
         }
     }
 
@@ -1276,6 +1350,7 @@ update_children (ConfabMarkdownView *self,
 
           confab_markdown_block_free (child->block);
           child->block = confab_markdown_block_copy (block);
+          child->prepared = FALSE;
           forget_page_height (self, pos / PAGE_SIZE);
           changed = TRUE;
         }
@@ -1888,6 +1963,8 @@ confab_markdown_view_dispose (GObject *object)
       self->tick_id = 0;
     }
   g_clear_handle_id (&self->destroy_id, g_source_remove);
+  g_clear_handle_id (&self->prepare_id, g_source_remove);
+  g_clear_pointer (&self->pending, g_free);
   cancel_parse (self);
 
   g_array_set_size (self->children, 0);
@@ -2348,7 +2425,7 @@ confab_markdown_view_is_settled (ConfabMarkdownView *self)
   g_return_val_if_fail (CONFAB_IS_MARKDOWN_VIEW (self), FALSE);
 
   return !self->dirty && !self->parsing && self->tick_id == 0 && self->destroy_id == 0 &&
-         self->correction == 0;
+         self->prepare_id == 0 && self->correction == 0;
 }
 
 /* Whether a parse runs in a thread */
