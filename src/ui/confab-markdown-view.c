@@ -571,30 +571,32 @@ start_frame_budget (GdkFrameClock *frame_clock)
     }
 }
 
-/* Whether a view may make the widget of @block in this frame, within
- * @budget_usec for all views: with @whole, only if what it is estimated to
- * cost fits in what is left (a code block alone can take 3 ms); without,
- * while anything is left, for new text on screen, which had better show a
- * frame sooner (with @whole, a reply streaming in at 40 KB/s left blocks
- * for the next frame in 25-32 % of its frames, 20-25 % without). At least
- * one widget is made per frame among all views, so that rendering moves
- * on. */
+/* Whether a view may make the widget of @child in this frame, within
+ * @budget_usec for all views: only if what it is estimated to cost fits in
+ * what is left; without @whole, a paragraph, heading or list item while
+ * anything is left, for new text on screen, which had better show a frame
+ * sooner (with @whole, a reply streaming in at 40 KB/s left blocks for the
+ * next frame in 25-32 % of its frames, 20-25 % without). A code block or a
+ * table always waits for room: one costs 1-5 ms to make (a table of 20
+ * cells 1.2 ms on average, 4 at most), and made last in a streaming frame
+ * it took the frame past 20 ms of CPU. At least one widget is made per
+ * frame among all views, so that rendering moves on. */
 static gboolean
 budget_allows (const Child *child,
                gint64       budget_usec,
                gboolean     whole)
 {
-  const ConfabMarkdownBlock *block = child->block;
+  ConfabMarkdownBlockKind kind = confab_markdown_block_get_kind (child->block);
   gint64 making, after;
 
   if (budget_made == 0)
     return TRUE;
 
-  if (confab_markdown_block_get_kind (block) == CONFAB_MARKDOWN_BLOCK_CODE &&
+  if (kind == CONFAB_MARKDOWN_BLOCK_CODE &&
       (budget_code_blocks >= FRAME_MAX_CODE_BLOCKS || code_blocks_laid_out_id != 0))
     return FALSE;
 
-  if (!whole)
+  if (!whole && kind != CONFAB_MARKDOWN_BLOCK_CODE && kind != CONFAB_MARKDOWN_BLOCK_TABLE)
     return budget_spent_usec + budget_after_usec < budget_usec;
 
   after = estimate_cost_usec (child, &making);
@@ -639,7 +641,7 @@ estimate_cost_usec (const Child *child,
         guint n_rows = confab_markdown_block_get_n_rows (block);
         guint n_columns = confab_markdown_block_get_n_columns (block);
 
-        making = 50 + 40 * (gint64) n_rows * n_columns;
+        making = 50 + 60 * (gint64) n_rows * n_columns;
         after = 100;
         for (guint row = 0; row < n_rows; row++)
           for (guint column = 0; column < n_columns; column++)
