@@ -616,10 +616,10 @@ code_blocks_laid_out_cb (gpointer user_data)
  * Measuring it as it is made would count that in the budget, but not save
  * it: the first style sets the text attributes again and the layout is
  * redone. With @making_usec, what making it costs (a code block's
- * highlighting, unless prepared, a table's cells). Measured on a slow machine (2 cores,
- * software drawing, a window computing its size twice a frame with round
- * trips to the X server); a faster one could make more in a frame than it
- * does. */
+ * highlighting, unless prepared; a table's cells). Measured on a slow
+ * machine (2 cores, software drawing, a window computing its size twice a
+ * frame with round trips to the X server); a faster one could make more in
+ * a frame than it does. */
 static gint64
 estimate_cost_usec (const Child *child,
                     gint64      *making_usec)
@@ -1057,6 +1057,23 @@ page_height (ConfabMarkdownView *self,
 }
 
 
+/* The height of all pages at @width, as the next allocation will have it */
+static int
+content_height (ConfabMarkdownView *self,
+                int                 width)
+{
+  int height = 0;
+
+  for (guint i = 0; i < self->pages->len; i++)
+    {
+      int box_height;
+
+      height += page_height (self, i, width, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
+    }
+
+  return height;
+}
+
 /* What the scrolled window shows, in the view's coordinates, as the
  * current allocations have it; remembered for get_shown(). */
 static gboolean
@@ -1108,17 +1125,7 @@ get_shown (ConfabMarkdownView *self,
    * the new end as it was from the old. A reply that arrived at once had
    * its first frame build the top of the view, scrolled away by then. */
   if (window_at_end (self))
-    {
-      int height = 0;
-
-      for (guint i = 0; i < self->pages->len; i++)
-        {
-          int box_height;
-
-          height += page_height (self, i, self->last_width, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
-        }
-      shown->origin.y += height - gtk_widget_get_height (GTK_WIDGET (self));
-    }
+    shown->origin.y += content_height (self, self->last_width) - gtk_widget_get_height (GTK_WIDGET (self));
 
   return TRUE;
 }
@@ -1691,13 +1698,7 @@ confab_markdown_view_measure (GtkWidget      *widget,
   if (for_size < 0)
     for_size = self->last_width > 0 ? self->last_width : 600;
 
-  for (guint i = 0; i < self->pages->len; i++)
-    {
-      int box_height;
-
-      *minimum += page_height (self, i, for_size, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
-    }
-  *natural = *minimum;
+  *minimum = *natural = content_height (self, for_size);
 }
 
 static void
