@@ -187,6 +187,21 @@ keep_language (GtkSourceLanguage *language)
   return buffer;
 }
 
+/**
+ * confab_code_block_prepare_language:
+ * @name: a fence's language name ("py", "c++", …)
+ *
+ * Reads the highlighting rules of @name now, so that the first code block
+ * in that language costs no more than the next ones.
+ */
+void
+confab_code_block_prepare_language (const char *name)
+{
+  g_return_if_fail (name != NULL);
+
+  gtk_source_init ();
+  keep_language (find_language (name));
+}
 
 static GtkSourceStyleScheme *
 current_scheme (void)
@@ -793,22 +808,6 @@ confab_code_block_init (ConfabCodeBlock *self)
                            G_CALLBACK (dark_changed_cb), self, G_CONNECT_SWAPPED);
 
   update_form (self, TRUE);
-}
-
-/**
- * confab_code_block_prepare_language:
- * @name: a fence's language name ("py", "c++", …)
- *
- * Reads the highlighting rules of @name now, so that the first code block
- * in that language costs no more than the next ones.
- */
-void
-confab_code_block_prepare_language (const char *name)
-{
-  g_return_if_fail (name != NULL);
-
-  gtk_source_init ();
-  keep_language (find_language (name));
 }
 
 /**
