@@ -148,7 +148,7 @@ has_older (ConfabChatView *self)
          confab_conversation_get_message_count (self->conversation);
 }
 
-static gboolean load_older (ConfabChatView *self);
+static void load_older (ConfabChatView *self);
 
 static gboolean
 fill_cb (gpointer user_data)
@@ -156,9 +156,8 @@ fill_cb (gpointer user_data)
   ConfabChatView *self = user_data;
 
   self->fill_id = 0;
-  /* One message about a database that fails, not one a frame */
-  if (!view_is_full (self) && has_older (self) && !load_older (self))
-    self->older_failed = TRUE;
+  if (!view_is_full (self) && has_older (self))
+    load_older (self);
 
   return G_SOURCE_REMOVE;
 }
@@ -196,8 +195,9 @@ queue_scroll_to_bottom (ConfabChatView *self)
     gdk_frame_clock_request_phase (self->layout_clock, GDK_FRAME_CLOCK_PHASE_LAYOUT);
 }
 
-/* Returns FALSE when the database failed (and says so). */
-static gboolean
+/* When the database fails, says so, and stops filling the view (one
+ * message about it, not one a frame); the top edge still tries again. */
+static void
 load_older (ConfabChatView *self)
 {
   g_autoptr(GPtrArray) page = NULL;
@@ -207,13 +207,13 @@ load_older (ConfabChatView *self)
   guint loaded;
 
   if (self->conversation == NULL || store == NULL || self->loading_older)
-    return TRUE;
+    return;
   if (confab_conversation_get_id (self->conversation) == 0)
-    return TRUE;
+    return;
 
   loaded = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
   if (loaded > 0 && loaded >= confab_conversation_get_message_count (self->conversation))
-    return TRUE;
+    return;
 
   first = loaded > 0 ? g_list_model_get_item (G_LIST_MODEL (self->conversation), 0) : NULL;
 
@@ -227,7 +227,8 @@ load_older (ConfabChatView *self)
   if (page == NULL)
     {
       show_toast (self, error->message);
-      return FALSE;
+      self->older_failed = TRUE;
+      return;
     }
 
   /* The count was a summary: trust what the database holds. */
@@ -235,7 +236,6 @@ load_older (ConfabChatView *self)
     confab_conversation_set_message_count (self->conversation, loaded + page->len);
 
   confab_conversation_prepend_messages (self->conversation, page);
-  return TRUE;
 }
 
 static void
@@ -998,8 +998,7 @@ confab_chat_view_set_conversation (ConfabChatView     *self,
   if (conversation != NULL && !confab_conversation_get_messages_loaded (conversation))
     {
       confab_conversation_set_messages_loaded (conversation, TRUE);
-      if (!load_older (self))
-        self->older_failed = TRUE;
+      load_older (self);
     }
 
   g_signal_group_set_target (self->conversation_signals, conversation);
