@@ -25,6 +25,8 @@ void  confab_markdown_view_get_built         (ConfabMarkdownView *self,
                                               guint              *first_page,
                                               guint              *n_built,
                                               guint              *n_made);
+/* How many blocks a page holds (the last page of a view may hold fewer). */
+guint confab_markdown_view_get_blocks_per_page (void);
 /* Whether the scrolled window shows part of a page not built whole yet
  * (the view shows room for it without its text). */
 gboolean confab_markdown_view_shows_unbuilt  (ConfabMarkdownView *self);
