@@ -1651,6 +1651,71 @@ test_view_grown_at_end (void)
   assert_no_logs ();
 }
 
+/* Pages built above what shows take the room of their estimates: pages
+ * not built further up take the difference, so what shows does not move
+ * and the view keeps its height. A window following the end of a reply
+ * that arrived at once builds the screen above it after what shows. */
+static void
+test_view_built_above_in_place (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint first_built, n_built, n_made;
+  guint first_shown, n_frames = 0;
+  GdkFrameClock *clock;
+  guint timeout_id;
+  gulong id;
+  int height;
+
+  show_scrolled (window, scroller, view);
+  confab_markdown_view_set_text (view, "A short start.");
+  wait_settled (view);
+  clock = gtk_widget_get_frame_clock (GTK_WIDGET (view));
+  id = g_signal_connect_after (clock, "layout", G_CALLBACK (follow_end_cb), adjustment);
+
+  /* Headings and tables among the paragraphs: their estimates are off. */
+  for (guint i = 0; i < 240; i++)
+    {
+      g_string_append_printf (text, "Paragraph %u, long enough to wrap in a window this narrow "
+                              "at least once or twice.\n\n", i);
+      if (i % 9 == 4)
+        g_string_append_printf (text, "# Title %u\n\n", i);
+      if (i % 11 == 7)
+        g_string_append_printf (text, "| a | b |\n|---|---|\n| %u | x |\n| y | z |\n\n", i);
+    }
+  confab_markdown_view_set_text (view, text->str);
+
+  /* What shows first */
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "what shows to be built");
+  do
+    wait_for_frame (GTK_WIDGET (view));
+  while (confab_markdown_view_get_render_count (view) == 0 ||
+         confab_markdown_view_shows_unbuilt (view));
+  g_source_remove (timeout_id);
+  confab_markdown_view_get_built (view, &first_shown, &n_built, &n_made);
+  height = gtk_widget_get_height (GTK_WIDGET (view));
+
+  /* Then the screen above it, frame by frame */
+  timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the view to settle");
+  while (!confab_markdown_view_is_settled (view))
+    {
+      wait_for_frame (GTK_WIDGET (view));
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (view)), ==, height);
+      n_frames++;
+    }
+  g_source_remove (timeout_id);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
+  g_assert_cmpuint (first_built, <, first_shown);
+  g_assert_cmpuint (n_frames, >, 0);
+
+  g_signal_handler_disconnect (clock, id);
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
 /* The first paragraph in the top half of what the scrolled window shows,
  * once everything between the window's top edge and it is made (whole
  * pages, one after the other, the paragraph not the first of its page), and
@@ -2634,6 +2699,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/long-text-over-frames", test_view_long_text_over_frames);
   g_test_add_func ("/markdown/view/streaming-end-first", test_view_streaming_end_first);
   g_test_add_func ("/markdown/view/grown-at-end", test_view_grown_at_end);
+  g_test_add_func ("/markdown/view/built-above-in-place", test_view_built_above_in_place);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
   g_test_add_func ("/markdown/view/full-width", test_view_full_width);

@@ -107,6 +107,7 @@ typedef struct
   int        width;
   int        estimate; /* from its text, at estimate_width (-1: none) */
   int        estimate_width;
+  int        adjust;   /* added to the estimate: see absorb_above () */
 } Page;
 
 struct _ConfabMarkdownView
@@ -861,6 +862,7 @@ sync_pages (ConfabMarkdownView *self)
       page->width = 0;
       page->estimate = 0;
       page->estimate_width = -1;
+      page->adjust = 0;
     }
 }
 
@@ -1031,6 +1033,7 @@ page_height (ConfabMarkdownView *self,
     {
       page->estimate = estimate_blocks (self, start, end, width);
       page->estimate_width = width;
+      page->adjust = 0;
     }
 
   /* Built at another width: as the estimate scales, from now on. */
@@ -1057,11 +1060,68 @@ page_height (ConfabMarkdownView *self,
       return *box_height + (made > start ? BLOCK_SPACING : 0) + estimate_blocks (self, made, end, width);
     }
 
-  return page->estimate;
+  return MAX (0, page->estimate + page->adjust);
 }
 
+/* Page @index, above what shows, changed height by @delta at @width (built
+ * where an estimate stood, say): the pages never built above it take as
+ * much the other way, the nearest first, each down to half its estimate at
+ * most. Then what shows does not move, the view keeps its height, and the
+ * frame has nothing new to draw: the frames building the screen above a
+ * 200 KB reply after it arrived, in a window following its end, took 5-6 ms
+ * of CPU instead of 7-9, and 1 ms to paint instead of 3, when each moved
+ * everything and the whole window was drawn again. The estimates were off
+ * anyway: the difference goes up to the pages never built, and shows when
+ * one of them is built where it shows (the view then scrolls to keep what
+ * shows still, see keep_content_still ()). Returns the change of their
+ * heights. */
+static int
+absorb_above (ConfabMarkdownView *self,
+              guint               index,
+              int                 delta,
+              int                 width)
+{
+  int taken = 0;
 
-/* The height of all pages at @width, as the next allocation will have it */
+  for (guint j = index; j-- > 0 && taken != -delta;)
+    {
+      Page *page = get_page (self, j);
+      int height, change;
+
+      if (page->box != NULL || page->height >= 0 || page->estimate_width != width)
+        continue;
+
+      height = page->estimate + page->adjust;
+      change = -delta - taken;
+      if (change < 0)
+        change = MAX (change, MIN (0, page->estimate / 2 - height));
+      page->adjust += change;
+      page->shown += change;
+      taken += change;
+    }
+
+  return taken;
+}
+
+/* Whether page @index, where the last allocation put it, is above what
+ * shows: the window may have scrolled since. */
+static gboolean
+page_above_shown (ConfabMarkdownView *self,
+                  guint               index)
+{
+  Page *page = get_page (self, index);
+  double top;
+
+  if (self->vadjustment == NULL || !self->shown_known || page->y < 0)
+    return FALSE;
+
+  top = self->shown.origin.y + gtk_adjustment_get_value (self->vadjustment) - self->shown_value;
+  return page->y + page->shown <= top;
+}
+
+/* The height of all pages at @width, as the next allocation will have it;
+ * at the width of the last one, a page above what showed there that
+ * changed height has those never built above it take the difference. */
 static int
 content_height (ConfabMarkdownView *self,
                 int                 width)
@@ -1070,9 +1130,16 @@ content_height (ConfabMarkdownView *self,
 
   for (guint i = 0; i < self->pages->len; i++)
     {
+      Page *page = get_page (self, i);
       int box_height;
+      int page_h = page_height (self, i, width, &box_height);
 
-      height += page_height (self, i, width, &box_height) + (i > 0 ? BLOCK_SPACING : 0);
+      if (page_h != page->shown && width == self->last_width && page_above_shown (self, i))
+        {
+          height += absorb_above (self, i, page_h - page->shown, width);
+          page->shown = page_h;
+        }
+      height += page_h + (i > 0 ? BLOCK_SPACING : 0);
     }
 
   return height;
@@ -1777,6 +1844,11 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
   gboolean missing = FALSE;
   int anchor_y = -1;
   int y = 0;
+
+  /* Pages above what shows that changed since the view was measured
+   * settle it with those above them first. */
+  if (width == self->last_width)
+    content_height (self, width);
 
   self->last_width = width;
   if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len)
