@@ -1651,6 +1651,52 @@ test_view_grown_at_end (void)
   assert_no_logs ();
 }
 
+/* Items of one list sit as close together across the end of a page (a box
+ * of its own) as within one. */
+static void
+test_view_list_across_pages (void)
+{
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
+  g_autoptr(GString) text = g_string_new ("A list:\n\n");
+  g_autoptr(GPtrArray) blocks = NULL;
+  guint page_size = confab_markdown_view_get_blocks_per_page ();
+  double step = -1;
+
+  for (guint i = 0; i < 2 * page_size; i++)
+    g_string_append_printf (text, "- item %u\n", i);
+
+  show_scrolled (window, scroller, view);
+  confab_markdown_view_set_text (view, text->str);
+  wait_settled (view);
+  wait_for_frame (window);
+
+  blocks = list_blocks (view);
+  g_assert_cmpuint (blocks->len, ==, 2 * page_size + 1);
+  for (guint i = 2; i < blocks->len; i++)
+    {
+      graphene_rect_t a, b;
+
+      g_assert_true (gtk_widget_compute_bounds (blocks->pdata[i - 1], GTK_WIDGET (view), &a));
+      g_assert_true (gtk_widget_compute_bounds (blocks->pdata[i], GTK_WIDGET (view), &b));
+      if (step < 0)
+        step = b.origin.y - a.origin.y;
+      g_assert_cmpfloat_with_epsilon (b.origin.y - a.origin.y, step, 0.5);
+    }
+  /* Closer than the paragraph before them */
+  {
+    graphene_rect_t a, b;
+
+    g_assert_true (gtk_widget_compute_bounds (blocks->pdata[0], GTK_WIDGET (view), &a));
+    g_assert_true (gtk_widget_compute_bounds (blocks->pdata[1], GTK_WIDGET (view), &b));
+    g_assert_cmpfloat (step, <, b.origin.y - a.origin.y);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  assert_no_logs ();
+}
+
 /* Pages built above what shows take the room of their estimates: pages
  * not built further up take the difference, so what shows does not move
  * and the view keeps its height. A window following the end of a reply
@@ -2700,6 +2746,7 @@ main (int   argc,
   g_test_add_func ("/markdown/view/streaming-end-first", test_view_streaming_end_first);
   g_test_add_func ("/markdown/view/grown-at-end", test_view_grown_at_end);
   g_test_add_func ("/markdown/view/built-above-in-place", test_view_built_above_in_place);
+  g_test_add_func ("/markdown/view/list-across-pages", test_view_list_across_pages);
   g_test_add_func ("/markdown/view/scroll-passes-blocks", test_view_scroll_passes_blocks);
   g_test_add_func ("/markdown/view/thread-parse", test_view_thread_parse);
   g_test_add_func ("/markdown/view/full-width", test_view_full_width);

@@ -816,6 +816,31 @@ build_page (ConfabMarkdownView *self,
   gtk_widget_insert_before (page->box, GTK_WIDGET (self), next);
 }
 
+/* Items of one list sit closer than paragraphs: a list item that follows
+ * another has the class md-list-next (see confab-markdown.css). CSS cannot
+ * say it: the item before may be the last of the page before, in another
+ * box. */
+static void
+update_list_spacing (ConfabMarkdownView *self,
+                     guint               pos)
+{
+  Child *child;
+
+  if (pos >= self->children->len)
+    return;
+
+  child = get_child (self, pos);
+  if (child->widget == NULL ||
+      confab_markdown_block_get_kind (child->block) != CONFAB_MARKDOWN_BLOCK_LIST_ITEM)
+    return;
+
+  if (pos > 0 &&
+      confab_markdown_block_get_kind (get_child (self, pos - 1)->block) == CONFAB_MARKDOWN_BLOCK_LIST_ITEM)
+    gtk_widget_add_css_class (child->widget, "md-list-next");
+  else
+    gtk_widget_remove_css_class (child->widget, "md-list-next");
+}
+
 /* Makes the widget of children[@pos], whose page is built and whose
  * previous blocks in that page have theirs. */
 static void
@@ -833,6 +858,7 @@ make_block_widget (ConfabMarkdownView *self,
   child->prepared = FALSE;
   set_label_widths (self, child);
   gtk_box_insert_child_after (GTK_BOX (page->box), child->widget, previous);
+  update_list_spacing (self, pos);
 }
 
 /* As many pages as the blocks fill; pages past them go. */
@@ -1431,6 +1457,8 @@ update_children (ConfabMarkdownView *self,
           confab_markdown_block_free (child->block);
           child->block = confab_markdown_block_copy (block);
           child->prepared = FALSE;
+          update_list_spacing (self, pos);
+          update_list_spacing (self, pos + 1);
           forget_page_height (self, pos / PAGE_SIZE);
           changed = TRUE;
         }
