@@ -1700,7 +1700,9 @@ test_view_list_across_pages (void)
 /* Pages built above what shows take the room of their estimates: pages
  * not built further up take the difference, so what shows does not move
  * and the view keeps its height. A window following the end of a reply
- * that arrived at once builds the screen above it after what shows. */
+ * that arrived at once builds the screen above it after what shows: here
+ * tables, each too costly for the budget of a frame's margin but as the
+ * frame's first widget, so they come in frames after. */
 static void
 test_view_built_above_in_place (void)
 {
@@ -1709,8 +1711,7 @@ test_view_built_above_in_place (void)
   ConfabMarkdownView *view = CONFAB_MARKDOWN_VIEW (confab_markdown_view_new ());
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scroller));
   g_autoptr(GString) text = g_string_new (NULL);
-  guint first_built, n_built, n_made;
-  guint first_shown, n_frames = 0;
+  guint first_built, n_built, n_made, n_shown;
   GdkFrameClock *clock;
   guint timeout_id;
   gulong id;
@@ -1722,16 +1723,17 @@ test_view_built_above_in_place (void)
   clock = gtk_widget_get_frame_clock (GTK_WIDGET (view));
   id = g_signal_connect_after (clock, "layout", G_CALLBACK (follow_end_cb), adjustment);
 
-  /* Headings and tables among the paragraphs: their estimates are off. */
-  for (guint i = 0; i < 240; i++)
+  /* Headings and tables, whose estimates are off, then two pages of short
+   * paragraphs: a little more than a screen */
+  for (guint i = 0; i < 40; i++)
     {
-      g_string_append_printf (text, "Paragraph %u, long enough to wrap in a window this narrow "
-                              "at least once or twice.\n\n", i);
-      if (i % 9 == 4)
-        g_string_append_printf (text, "# Title %u\n\n", i);
-      if (i % 11 == 7)
-        g_string_append_printf (text, "| a | b |\n|---|---|\n| %u | x |\n| y | z |\n\n", i);
+      g_string_append_printf (text, "## Table %u\n\n| a | b | c |\n|---|---|---|\n", i);
+      for (guint row = 0; row < 5; row++)
+        g_string_append_printf (text, "| %u | cell %u | x |\n", i, row);
+      g_string_append (text, "\n");
     }
+  for (guint i = 0; i < 2 * confab_markdown_view_get_blocks_per_page (); i++)
+    g_string_append_printf (text, "Paragraph %u.\n\n", i);
   confab_markdown_view_set_text (view, text->str);
 
   /* What shows first */
@@ -1741,21 +1743,19 @@ test_view_built_above_in_place (void)
   while (confab_markdown_view_get_render_count (view) == 0 ||
          confab_markdown_view_shows_unbuilt (view));
   g_source_remove (timeout_id);
-  confab_markdown_view_get_built (view, &first_shown, &n_built, &n_made);
+  confab_markdown_view_get_built (view, &first_built, &n_built, &n_shown);
   height = gtk_widget_get_height (GTK_WIDGET (view));
 
-  /* Then the screen above it, frame by frame */
+  /* Then the screen above it (nothing is below), frame by frame */
   timeout_id = g_timeout_add_seconds (10, timeout_cb, (gpointer) "the view to settle");
   while (!confab_markdown_view_is_settled (view))
     {
       wait_for_frame (GTK_WIDGET (view));
       g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (view)), ==, height);
-      n_frames++;
     }
   g_source_remove (timeout_id);
   confab_markdown_view_get_built (view, &first_built, &n_built, &n_made);
-  g_assert_cmpuint (first_built, <, first_shown);
-  g_assert_cmpuint (n_frames, >, 0);
+  g_assert_cmpuint (n_made, >, n_shown);
 
   g_signal_handler_disconnect (clock, id);
   gtk_window_destroy (GTK_WINDOW (window));
