@@ -1206,6 +1206,36 @@ test_long_reply_builds_what_shows (Fixture       *fixture,
       }
     g_assert_cmpuint (n_built_above, >, 0);
   }
+
+  /* As narrow as the window goes, then wider: at a new width the view
+   * ends with its height there, not one GTK kept from a measure made
+   * there before its pages changed (the window showed the empty room left
+   * at the view's end). */
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                        gtk_adjustment_get_page_size (adjustment) - 750);
+  wait_view_settled (view);
+  for (guint k = 0; k < 2; k++)
+    {
+      int window_width = gtk_widget_get_width (GTK_WIDGET (fixture->window));
+      int width = gtk_widget_get_width (GTK_WIDGET (view));
+      gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+      int height;
+
+      gtk_window_set_default_size (GTK_WINDOW (fixture->window),
+                                   k == 0 ? 100 : window_width + 300,
+                                   gtk_widget_get_height (GTK_WIDGET (fixture->window)));
+      while (gtk_widget_get_width (GTK_WIDGET (view)) == width)
+        {
+          g_main_context_iteration (NULL, TRUE);
+          g_assert_cmpint (g_get_monotonic_time (), <, end);
+        }
+      wait_view_settled (view);
+      /* Its height there, asked anew */
+      gtk_widget_queue_resize (GTK_WIDGET (view));
+      gtk_widget_measure (GTK_WIDGET (view), GTK_ORIENTATION_VERTICAL,
+                          gtk_widget_get_width (GTK_WIDGET (view)), &height, NULL, NULL, NULL);
+      g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (view)), ==, height);
+    }
 }
 
 static void

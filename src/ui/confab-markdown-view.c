@@ -179,6 +179,7 @@ struct _ConfabMarkdownView
   guint      fresh : 1;
   guint      culled : 1;      /* the last snapshot left pages out */
   guint      ending : 1;      /* streaming ended: the next render checks frozen blocks */
+  guint      remeasure : 1;   /* allocated at a new width with a stale height */
 };
 
 G_DEFINE_FINAL_TYPE (ConfabMarkdownView, confab_markdown_view, GTK_TYPE_WIDGET)
@@ -1806,6 +1807,12 @@ layout_cb (GdkFrameClock      *frame_clock,
 {
   double correction = self->correction;
 
+  if (self->remeasure)
+    {
+      self->remeasure = FALSE;
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+    }
+
   self->correction = 0;
   if (correction != 0 && self->vadjustment != NULL)
     gtk_adjustment_set_value (self->vadjustment,
@@ -1870,6 +1877,7 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
 {
   ConfabMarkdownView *self = CONFAB_MARKDOWN_VIEW (widget);
   gboolean missing = FALSE;
+  gboolean width_changed;
   int anchor_y = -1;
   int y = 0;
 
@@ -1878,6 +1886,7 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
   if (width == self->last_width)
     content_height (self, width);
 
+  width_changed = width != self->last_width;
   self->last_width = width;
   if (self->anchor_page >= 0 && (guint) self->anchor_page < self->pages->len)
     anchor_y = get_page (self, self->anchor_page)->y;
@@ -1905,6 +1914,19 @@ confab_markdown_view_size_allocate (GtkWidget *widget,
     }
 
   keep_content_still (self, anchor_y >= 0 ? get_page (self, self->anchor_page)->y - anchor_y : 0);
+
+  /* Given a new width with a height that is not its own there, the view
+   * asks to be measured again once this layout is done. GTK keeps the
+   * heights a widget gave for a few widths, and the view's height at a width
+   * other than its own changes as pages are built without asking: a window
+   * made as narrow as it goes got a height measured there long before, and
+   * showed the empty room left at the view's end until scrolled. */
+  if (width_changed && self->pages->len > 0 && y - BLOCK_SPACING != height)
+    {
+      self->remeasure = TRUE;
+      if (self->layout_clock != NULL)
+        gdk_frame_clock_request_phase (self->layout_clock, GDK_FRAME_CLOCK_PHASE_LAYOUT);
+    }
 
   /* What shows may have changed: build or throw away pages. */
   if (self->vadjustment != NULL || missing)
